@@ -164,6 +164,7 @@ type Account struct {
 	SpentToday     int64  `json:"spent_today"`
 	DailyAllowance int64  `json:"daily_allowance"`
 	Suspended      bool   `json:"suspended,omitempty"`
+	Debt           int64  `json:"debt,omitempty"`
 }
 
 // Lot is one addition of credits and what is left of it.

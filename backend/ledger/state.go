@@ -1,0 +1,320 @@
+package ledger
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aispace/credits/backend/credits"
+	"github.com/aispace/credits/backend/keys"
+	"github.com/aispace/credits/shared"
+)
+
+// State is everything the ledger knows, in memory: a deterministic function of the
+// journal. Only Apply changes it.
+type State struct {
+	Seq      int64     // the last journal entry applied
+	LastAt   time.Time // the time of the last op applied: the clock never goes back
+	Accounts map[string]*Account
+	ByKey    map[keys.Hash]string // key hash → account id
+	Charges  map[string]*Usage    // idempotency key → the charge it made
+	Holds    map[string]*HoldRec  // hold id → hold
+	HoldIdem map[string]string    // idempotency key → hold id
+	Tiers    map[string]int64     // tier → daily allowance
+	Done     map[string]int64     // ids of once-only ops → the entry that holds them
+	Audit    []AuditRec           // admin actions and automatic clawbacks
+	Day      time.Time            // the last day the daily job closed
+}
+
+// Account is one key holder: the credits and the key.
+type Account struct {
+	ID        string
+	Credits   credits.Account
+	Key       KeyOp
+	KeyGen    int64 // bumped at every rotation and log-out: sessions carry it
+	Status    string
+	Tier      string
+	CreatedAt time.Time
+	Usage     []*Usage // every debit, in order
+	Wallets   []string // wallets that paid into it, for recovery by signature
+}
+
+// Usage is one debit of an account: a charge or a hold's capture.
+type Usage struct {
+	ID          string
+	Account     string
+	Kind        string // "charge" or "capture"
+	Service     string
+	Units       map[string]int64
+	Credits     int64
+	At          time.Time
+	Idem        string
+	Fingerprint string
+	Balance     int64 // the balance right after: what a retried request is answered
+}
+
+// HoldRec is a hold as the service API sees it.
+type HoldRec struct {
+	ID          string
+	Account     string
+	Idem        string
+	Fingerprint string
+	Credits     int64
+	Service     string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	State       credits.HoldState
+	Captured    int64
+	Balance     int64 // after the capture or release
+	CaptureFP   string
+}
+
+// AuditRec is one admin action or automatic clawback.
+type AuditRec struct {
+	Seq     int64
+	At      time.Time
+	Type    string
+	Account string
+	Who     string
+	Why     string
+	Action  string
+	Credits int64
+}
+
+// NewState is the state of an empty journal.
+func NewState() *State {
+	return &State{
+		Accounts: map[string]*Account{},
+		ByKey:    map[keys.Hash]string{},
+		Charges:  map[string]*Usage{},
+		Holds:    map[string]*HoldRec{},
+		HoldIdem: map[string]string{},
+		Tiers:    map[string]int64{},
+		Done:     map[string]int64{},
+	}
+}
+
+// DefaultTier is the tier of accounts nobody moved to another.
+const DefaultTier = "default"
+
+// errNoAccount is what an op about a missing account gets; it never reaches a user
+// (commands look accounts up first) but keeps Apply total.
+var errNoAccount = credits.Errorf(shared.CodeNotFound, "no such account")
+
+// Apply changes the state by one op, or changes nothing and returns why not. seq is
+// the journal entry the op belongs to. The writer applies an op before journaling it
+// and keeps it only if Apply accepted it; a replay applies journaled ops, which must
+// all be accepted again.
+func (s *State) Apply(op *Op, seq int64) error {
+	if op.ID != "" {
+		if _, done := s.Done[op.ID]; done {
+			return credits.Errorf(shared.CodeConflict, "operation %s was already applied", op.ID)
+		}
+	}
+	if err := s.apply(op); err != nil {
+		return err
+	}
+	if op.ID != "" {
+		s.Done[op.ID] = seq
+	}
+	if op.At.After(s.LastAt) {
+		s.LastAt = op.At
+	}
+	if op.Admin != nil || op.Type == OpClawback {
+		s.audit(op, seq)
+	}
+	return nil
+}
+
+func (s *State) apply(op *Op) error {
+	switch op.Type {
+	case OpTick:
+		a := s.Accounts[op.Account]
+		if a == nil {
+			return errNoAccount
+		}
+		a.Credits.Advance(op.At)
+	case OpDay:
+		for _, a := range s.Accounts {
+			a.Credits.Advance(op.At)
+		}
+		s.Day = credits.DayStart(op.At)
+	case OpOpen:
+		return s.open(op)
+	case OpRotate:
+		a := s.Accounts[op.Account]
+		if a == nil || op.Key == nil {
+			return errNoAccount
+		}
+		delete(s.ByKey, a.Key.Hash)
+		a.Key = *op.Key
+		a.KeyGen++
+		s.ByKey[a.Key.Hash] = a.ID
+	case OpLogout:
+		a := s.Accounts[op.Account]
+		if a == nil {
+			return errNoAccount
+		}
+		a.KeyGen++
+	case OpLot:
+		a := s.Accounts[op.Account]
+		if a == nil || op.Lot == nil || op.Lot.Credits <= 0 {
+			return errNoAccount
+		}
+		if a.Credits.Lot(op.Lot.ID) != nil {
+			return credits.Errorf(shared.CodeConflict, "lot %s exists", op.Lot.ID)
+		}
+		a.Credits.Advance(op.At)
+		a.Credits.AddLot(&credits.Lot{ID: op.Lot.ID, Source: op.Lot.Source, Ref: op.Lot.Ref, Credits: op.Lot.Credits, AddedAt: op.At})
+	case OpCharge:
+		return s.charge(op)
+	case OpHold:
+		return s.hold(op)
+	case OpCapture, OpRelease:
+		return s.closeHold(op)
+	case OpCap:
+		a := s.Accounts[op.Account]
+		if a == nil || op.Cap == nil || op.Cap.Credits < 0 {
+			return errNoAccount
+		}
+		a.Credits.Cap = op.Cap.Credits
+	case OpTiers:
+		s.Tiers = op.Tiers.Allowances
+		for _, a := range s.Accounts {
+			a.Credits.Allowance = s.Tiers[a.Tier]
+		}
+	case OpStatus:
+		a := s.Accounts[op.Account]
+		if a == nil || op.Status == nil {
+			return errNoAccount
+		}
+		switch op.Status.Status {
+		case StatusActive, StatusSuspended, StatusRevoked:
+		default:
+			return credits.Errorf(shared.CodeInvalid, "unknown key status %q", op.Status.Status)
+		}
+		if a.Status == StatusRevoked {
+			return credits.Errorf(shared.CodeConflict, "a revoked key stays revoked; reissue a new one")
+		}
+		a.Status = op.Status.Status
+		a.KeyGen++ // sessions end with the status change
+	case OpClawback:
+		a := s.Accounts[op.Account]
+		if a == nil || op.Clawback == nil || op.Clawback.Credits <= 0 {
+			return errNoAccount
+		}
+		a.Credits.Clawback(op.Clawback.Lot, op.Clawback.Credits, op.At)
+	default:
+		return fmt.Errorf("ledger: unknown operation %q", op.Type)
+	}
+	return nil
+}
+
+func (s *State) open(op *Op) error {
+	if op.Open == nil || op.Account == "" {
+		return errNoAccount
+	}
+	if s.Accounts[op.Account] != nil {
+		return credits.Errorf(shared.CodeConflict, "account %s exists", op.Account)
+	}
+	if _, taken := s.ByKey[op.Open.Key.Hash]; taken {
+		return credits.Errorf(shared.CodeConflict, "key in use")
+	}
+	tier := op.Open.Tier
+	if tier == "" {
+		tier = DefaultTier
+	}
+	a := &Account{ID: op.Account, Key: op.Open.Key, Status: StatusActive, Tier: tier, CreatedAt: op.At}
+	a.Credits.Allowance = s.Tiers[tier]
+	s.Accounts[a.ID] = a
+	s.ByKey[a.Key.Hash] = a.ID
+	return nil
+}
+
+func (s *State) charge(op *Op) error {
+	c := op.Charge
+	a := s.Accounts[op.Account]
+	if a == nil || c == nil {
+		return errNoAccount
+	}
+	if _, dup := s.Charges[c.Idem]; dup {
+		return credits.Errorf(shared.CodeConflict, "idempotency key %q was used", c.Idem)
+	}
+	if err := a.Credits.Charge(c.Credits, op.At); err != nil {
+		return err
+	}
+	u := &Usage{ID: c.ID, Account: a.ID, Kind: "charge", Service: c.Service, Units: c.Units, Credits: c.Credits,
+		At: op.At, Idem: c.Idem, Fingerprint: c.Fingerprint, Balance: a.Credits.Balance()}
+	a.Usage = append(a.Usage, u)
+	s.Charges[c.Idem] = u
+	return nil
+}
+
+func (s *State) hold(op *Op) error {
+	h := op.Hold
+	a := s.Accounts[op.Account]
+	if a == nil || h == nil {
+		return errNoAccount
+	}
+	if _, dup := s.HoldIdem[h.Idem]; dup || s.Holds[h.ID] != nil {
+		return credits.Errorf(shared.CodeConflict, "idempotency key %q was used", h.Idem)
+	}
+	if _, err := a.Credits.Reserve(h.ID, h.Credits, op.At, h.ExpiresAt); err != nil {
+		return err
+	}
+	s.Holds[h.ID] = &HoldRec{ID: h.ID, Account: a.ID, Idem: h.Idem, Fingerprint: h.Fingerprint, Credits: h.Credits,
+		Service: h.Service, CreatedAt: op.At, ExpiresAt: h.ExpiresAt, State: credits.HoldOpen}
+	s.HoldIdem[h.Idem] = h.ID
+	return nil
+}
+
+func (s *State) closeHold(op *Op) error {
+	c := op.Capture
+	if c == nil {
+		return errNoAccount
+	}
+	h := s.Holds[c.Hold]
+	if h == nil {
+		return credits.Errorf(shared.CodeNotFound, "no such hold")
+	}
+	a := s.Accounts[h.Account]
+	var err error
+	if op.Type == OpCapture {
+		_, err = a.Credits.Capture(h.ID, c.Credits, op.At)
+	} else {
+		_, err = a.Credits.Release(h.ID, op.At)
+	}
+	if err != nil {
+		return err
+	}
+	h.State, h.Captured, h.Balance = credits.HoldReleased, 0, a.Credits.Balance()
+	if op.Type == OpCapture {
+		h.State, h.Captured = credits.HoldCaptured, c.Credits
+		h.CaptureFP = fmt.Sprint(c.Credits)
+		svc := c.Service
+		if svc == "" {
+			svc = h.Service
+		}
+		a.Usage = append(a.Usage, &Usage{ID: h.ID, Account: a.ID, Kind: "capture", Service: svc, Units: c.Units,
+			Credits: c.Credits, At: op.At, Idem: h.Idem, Balance: h.Balance})
+	}
+	return nil
+}
+
+func (s *State) audit(op *Op, seq int64) {
+	r := AuditRec{Seq: seq, At: op.At, Type: op.Type, Account: op.Account}
+	if op.Admin != nil {
+		r.Who, r.Why, r.Action = op.Admin.Who, op.Admin.Why, op.Admin.Action
+	} else {
+		r.Who, r.Action = "system", op.Type
+		if op.Clawback != nil {
+			r.Why = op.Clawback.Reason
+		}
+	}
+	if op.Lot != nil {
+		r.Credits = op.Lot.Credits
+	}
+	if op.Clawback != nil {
+		r.Credits = op.Clawback.Credits
+	}
+	s.Audit = append(s.Audit, r)
+}
