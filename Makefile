@@ -35,7 +35,7 @@ $(WASM): $(GO_SOURCES)
 
 $(BIN): $(WASM) $(GO_SOURCES) $(STATIC_FILES)
 	@mkdir -p bin
-	$(GO) build -trimpath -ldflags="-X main.version=$(VERSION)" -o $(BIN) ./backend/cmd/aispace-credits
+	$(GO) build -ldflags="-X main.version=$(VERSION)" -o $(BIN) ./backend/cmd/aispace-credits
 
 # Dev mode: embedded database, in-process dev chain, funded dev wallet, on http://localhost:8080.
 run: build

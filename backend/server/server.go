@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aispace/credits/backend/credits"
+	"github.com/aispace/credits/backend/keys"
+	"github.com/aispace/credits/backend/ledger"
+	"github.com/aispace/credits/shared"
+)
+
+// Config is the part of the operator's settings the HTTP layer uses.
+type Config struct {
+	PublicURL    string // https://credits.example.com: cookies are Secure when https
+	ServiceToken string // the operator's AI services authenticate with it; empty disables them
+	Dev          bool
+}
+
+// Pinger is something /readyz checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// DevChain is the in-process chain of dev mode, as the server exposes it.
+type DevChain interface {
+	Handler() http.Handler
+	ChainID() uint64
+	WalletAddress() string
+	WalletPrivateKey() string
+}
+
+// Deps are what the server is made of.
+type Deps struct {
+	Config  Config
+	Ledger  *ledger.Ledger
+	Keys    *keys.Keyring
+	Pricing *credits.Pricing
+	DB      Pinger
+	Chain   Pinger // the chain RPC; nil when there is none to check
+	Web     http.Handler
+	Dev     DevChain // nil outside dev mode
+	Logger  *slog.Logger
+}
+
+// Server answers every HTTP request of the product.
+type Server struct {
+	Deps
+	log      *slog.Logger
+	mux      *http.ServeMux
+	logins   *limiter
+	secure   bool
+	proxyFor func(addr string) *httputil.ReverseProxy
+}
+
+// New returns the server with every route of routes.go.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	s := &Server{
+		Deps:   d,
+		log:    d.Logger,
+		mux:    http.NewServeMux(),
+		logins: newLimiter(10, time.Minute, 10), // 10 login attempts a minute per client, 10 at once
+		secure: strings.HasPrefix(d.Config.PublicURL, "https://"),
+	}
+	s.proxyFor = proxyCache()
+	s.routes()
+	return s
+}
+
+// ServeHTTP gives each request an id and recovers from panics as "internal".
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		var b [8]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set("X-Request-Id", id)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "request_id", id, "path", r.URL.Path, "panic", v)
+			s.writeError(w, r, errorf(shared.CodeInternal, "internal error"))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// writer wraps API handlers that need the writer's state: an instance that does not
+// hold the lease forwards the request to the one that does, or answers 503.
+func (s *Server) writer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.Ledger.Writing() {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if r.Header.Get(forwardedHeader) != "" {
+			// Already forwarded once: never bounce between two standbys.
+			s.writeError(w, r, ledger.ErrNotWriter)
+			return
+		}
+		addr := s.Ledger.WriterAddr()
+		if addr == "" {
+			s.writeError(w, r, ledger.ErrNotWriter)
+			return
+		}
+		r.Header.Set(forwardedHeader, "1")
+		s.proxyFor(addr).ServeHTTP(w, r)
+	})
+}
+
+const forwardedHeader = "X-Aispace-Forwarded"
+
+// proxyCache keeps one reverse proxy per writer address.
+func proxyCache() func(addr string) *httputil.ReverseProxy {
+	var last string
+	var p *httputil.ReverseProxy
+	var mu = make(chan struct{}, 1)
+	return func(addr string) *httputil.ReverseProxy {
+		mu <- struct{}{}
+		defer func() { <-mu }()
+		if addr == last && p != nil {
+			return p
+		}
+		u, err := url.Parse(addr)
+		if err != nil {
+			u = &url.URL{Scheme: "http", Host: "invalid"}
+		}
+		p = httputil.NewSingleHostReverseProxy(u)
+		p.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, shared.ErrorBody{Error: shared.ErrorDetail{
+				Code: shared.CodeUnavailable, Message: "the writer instance cannot be reached; try again shortly"}})
+		}
+		last = addr
+		return p
+	}
+}
