@@ -102,6 +102,9 @@ func ParsePricing(b []byte) (*Pricing, error) {
 	return p, nil
 }
 
+// Has reports whether the table prices the service.
+func (p *Pricing) Has(service string) bool { return p.services[service] != nil }
+
 // Table is the pricing as GET /api/v1/pricing answers it: one line per unit.
 func (p *Pricing) Table() shared.Pricing {
 	t := shared.Pricing{CreditsPerUSD: shared.CreditsPerUSD, Services: []shared.PricingService{}}
