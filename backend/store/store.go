@@ -207,3 +207,7 @@ func (h quietHandler) WithAttrs(a []slog.Attr) slog.Handler {
 func (h quietHandler) WithGroup(name string) slog.Handler {
 	return quietHandler{h.Handler.WithGroup(name)}
 }
+
+// Client is the driver's client, for tools that need the database beyond the ledger
+// (the benchmark's naive design).
+func (s *Store) Client() *mongo.Client { return s.client }
