@@ -186,3 +186,16 @@ func random(n int) []byte {
 	rand.Read(b)
 	return b
 }
+
+// MarshalText writes the hash in hex, so it can key JSON objects.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText reads a hash written by MarshalText.
+func (h *Hash) UnmarshalText(b []byte) error {
+	v, err := ParseHash(string(b))
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
+}

@@ -55,13 +55,48 @@ func MustOpenStore(tb testing.TB, dir string) *store.Store {
 
 func MustOpenLedger(tb testing.TB, s *store.Store, cfg ledger.Config) *ledger.Ledger {
 	tb.Helper()
+	tb.Helper()
 	cfg.Journal = s
 	l, err := ledger.Open(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { l.Close(context.Background()) })
+	tb.Cleanup(func() {
+		// Every test is also a test of determinism: what was journaled replays, to
+		// exactly the live state.
+		if l.Writing() {
+			if err := l.ReplayErr(); err != nil {
+				tb.Errorf("the journal does not replay: %v", err)
+			}
+			var live []byte
+			l.Read(func(s *ledger.State) { live = canonical(s) })
+			st, err := ledger.Rebuild(context.Background(), s, false)
+			if err != nil {
+				tb.Errorf("rebuild: %v", err)
+			} else if got := canonical(st); !bytes.Equal(got, live) {
+				tb.Errorf("the state rebuilt from the journal differs from the live state:\n%s", firstDiff(live, got))
+			}
+		}
+		l.Close(context.Background())
+	})
 	return l
+}
+
+// canonical is a state in a comparable form: through gob (which makes empty maps and
+// slices nil on both sides), then JSON (which sorts map keys).
+func canonical(s *ledger.State) []byte {
+	var g bytes.Buffer
+	if err := gob.NewEncoder(&g).Encode(s); err != nil {
+		panic(err)
+	}
+	var c ledger.State
+	gob.NewDecoder(&g).Decode(&c)
+	c.Seq = 0 // the live state counts applied entries only at load
+	b, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 var testKeys = func() *keys.Keyring {

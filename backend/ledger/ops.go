@@ -30,6 +30,11 @@ type Op struct {
 	Status   *StatusOp   `json:"status,omitempty"`
 	Clawback *ClawbackOp `json:"clawback,omitempty"`
 	Admin    *AdminInfo  `json:"admin,omitempty"`
+
+	Purchase *PurchaseOp `json:"purchase,omitempty"`
+	Payment  *PaymentOp  `json:"payment,omitempty"`
+	Chain    *ChainOp    `json:"chain,omitempty"`
+	Card     *CardOp     `json:"card,omitempty"`
 }
 
 // The types of operations.

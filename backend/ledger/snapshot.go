@@ -38,6 +38,7 @@ func decodeState(b []byte) (*State, error) {
 	if err := gob.NewDecoder(zr).Decode(st); err != nil {
 		return nil, fmt.Errorf("ledger: snapshot: %w", err)
 	}
+	st.init()
 	return st, nil
 }
 
@@ -297,4 +298,13 @@ func (l *Ledger) Snapshot(ctx context.Context) error {
 		return errors.New("ledger: no state yet")
 	}
 	return s.write(s.st)
+}
+
+// ReplayErr catches the shadow up with everything durable and returns the error that
+// stopped it, if the journal failed to replay: tests call it to prove determinism.
+func (l *Ledger) ReplayErr() error {
+	l.shadow.catchUp()
+	l.shadow.mu.Lock()
+	defer l.shadow.mu.Unlock()
+	return l.shadow.err
 }

@@ -23,6 +23,17 @@ type State struct {
 	Done     map[string]int64     // ids of once-only ops → the entry that holds them
 	Audit    []AuditRec           // admin actions and automatic clawbacks
 	Day      time.Time            // the last day the daily job closed
+
+	Purchases map[string]*Purchase
+	TxOf      map[string]string   // tx hash → the purchase it was submitted for or credited to
+	Payments  map[string]*Payment // tx hash → payment seen on chain
+	Quotes    map[string][]string // wallet → its crypto purchases, oldest first
+	Sessions  map[string]string   // Checkout Session → purchase
+	Intents   map[string]string   // payment intent → purchase
+	Paid      map[string][]string // wallet → accounts it paid into, for recovery by signature
+	Awaiting  map[string]bool     // payments on chain not yet credited nor priced
+	Reorged   map[string]bool     // payments a reorg removed, until seen again or clawed back
+	Chain     Chain
 }
 
 // Account is one key holder: the credits and the key.
@@ -82,14 +93,52 @@ type AuditRec struct {
 
 // NewState is the state of an empty journal.
 func NewState() *State {
-	return &State{
-		Accounts: map[string]*Account{},
-		ByKey:    map[keys.Hash]string{},
-		Charges:  map[string]*Usage{},
-		Holds:    map[string]*HoldRec{},
-		HoldIdem: map[string]string{},
-		Tiers:    map[string]int64{},
-		Done:     map[string]int64{},
+	s := &State{}
+	s.init()
+	return s
+}
+
+// init makes the maps a state needs; gob leaves empty ones nil when it decodes a
+// snapshot, and a snapshot from an older version may lack newer ones.
+func (s *State) init() {
+	for _, m := range []*map[string]string{&s.HoldIdem, &s.TxOf, &s.Sessions, &s.Intents} {
+		if *m == nil {
+			*m = map[string]string{}
+		}
+	}
+	for _, m := range []*map[string][]string{&s.Quotes, &s.Paid} {
+		if *m == nil {
+			*m = map[string][]string{}
+		}
+	}
+	for _, m := range []*map[string]bool{&s.Awaiting, &s.Reorged} {
+		if *m == nil {
+			*m = map[string]bool{}
+		}
+	}
+	if s.Accounts == nil {
+		s.Accounts = map[string]*Account{}
+	}
+	if s.ByKey == nil {
+		s.ByKey = map[keys.Hash]string{}
+	}
+	if s.Charges == nil {
+		s.Charges = map[string]*Usage{}
+	}
+	if s.Holds == nil {
+		s.Holds = map[string]*HoldRec{}
+	}
+	if s.Tiers == nil {
+		s.Tiers = map[string]int64{}
+	}
+	if s.Done == nil {
+		s.Done = map[string]int64{}
+	}
+	if s.Purchases == nil {
+		s.Purchases = map[string]*Purchase{}
+	}
+	if s.Payments == nil {
+		s.Payments = map[string]*Payment{}
 	}
 }
 
@@ -167,6 +216,26 @@ func (s *State) apply(op *Op) error {
 		a.Credits.AddLot(&credits.Lot{ID: op.Lot.ID, Source: op.Lot.Source, Ref: op.Lot.Ref, Credits: op.Lot.Credits, AddedAt: op.At})
 	case OpCharge:
 		return s.charge(op)
+	case OpPurchase:
+		if op.Purchase == nil {
+			return errNoAccount
+		}
+		return s.applyPurchase(op)
+	case OpPayment:
+		if op.Payment == nil {
+			return errNoAccount
+		}
+		return s.applyPayment(op)
+	case OpChain:
+		if op.Chain == nil {
+			return errNoAccount
+		}
+		return s.applyChain(op)
+	case OpCard:
+		if op.Card == nil {
+			return errNoAccount
+		}
+		return s.applyCard(op)
 	case OpHold:
 		return s.hold(op)
 	case OpCapture, OpRelease:

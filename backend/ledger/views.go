@@ -1,7 +1,9 @@
 package ledger
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aispace/credits/backend/credits"
@@ -128,4 +130,72 @@ func usageItem(u *Usage) shared.UsageItem {
 	}
 	return shared.UsageItem{ID: u.ID, Service: u.Service, Units: units, Credits: u.Credits,
 		At: u.At.Format(time.RFC3339Nano), IdempotencyKey: u.Idem, Kind: u.Kind}
+}
+
+// PurchaseInfo is a purchase as its buyer's page sees it.
+type PurchaseInfo struct {
+	Purchase
+	Confirmations uint64
+	Block         uint64
+}
+
+// PurchaseView returns a copy of a purchase if secretHash is its secret's hash
+// (compared in constant time); otherwise ErrNoPurchase, the same answer as for an id
+// that does not exist, so ids cannot be probed.
+func (l *Ledger) PurchaseView(id string, secretHash keys.Hash) (PurchaseInfo, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	pu := l.st.Purchases[id]
+	if pu == nil || !pu.SecretHash.Equal(secretHash) {
+		return PurchaseInfo{}, ErrNoPurchase
+	}
+	info := PurchaseInfo{Purchase: *pu}
+	info.Disputes = nil
+	if pay := l.st.Payments[pu.TxHash]; pay != nil && pay.Canonical && l.st.Chain.Head >= pay.Block {
+		info.Block = pay.Block
+		info.Confirmations = l.st.Chain.Head - pay.Block + 1
+	}
+	return info, nil
+}
+
+// ChainCursor is where the watcher stands.
+func (l *Ledger) ChainCursor() Chain {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	c := l.st.Chain
+	c.Recent = slices.Clone(c.Recent)
+	return c
+}
+
+// Wanted reports whether a transaction hash was submitted by a buyer and not yet
+// credited: the watcher traces such transactions for internal transfers.
+func (l *Ledger) Wanted(txHash string) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	id, ok := l.st.TxOf[txHash]
+	if !ok {
+		return false
+	}
+	pay := l.st.Payments[txHash]
+	return l.st.Purchases[id] != nil && (pay == nil || !pay.Credited)
+}
+
+// Unclaimed lists confirmed payments nobody has claimed yet, oldest first.
+func (l *Ledger) Unclaimed() []Payment {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Payment
+	for _, h := range sortedPayments(l.st.Payments) {
+		if p := l.st.Payments[h]; p.Purchase == "" && !p.Credited {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+// WalletAccounts lists the accounts a wallet paid into, oldest first.
+func (l *Ledger) WalletAccounts(wallet string) []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return slices.Clone(l.st.Paid[strings.ToLower(wallet)])
 }
