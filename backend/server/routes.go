@@ -15,6 +15,9 @@ func (s *Server) routes() {
 
 	// Public.
 	m.Handle("GET /api/v1/pricing", s.serve(s.pricing()))
+	m.Handle("GET /api/v1/config", s.serve(s.config()))
+	m.Handle("POST /api/v1/purchases", s.writer(s.serve(s.createPurchase())))
+	m.Handle("GET /api/v1/purchases/{id}", s.writer(s.serve(s.getPurchase())))
 	m.Handle("POST /api/v1/session", s.writer(s.serve(s.login())))
 	m.Handle("DELETE /api/v1/session", s.writer(s.holder(s.serve(s.logout()))))
 

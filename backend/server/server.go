@@ -22,6 +22,7 @@ type Config struct {
 	PublicURL    string // https://credits.example.com: cookies are Secure when https
 	ServiceToken string // the operator's AI services authenticate with it; empty disables them
 	Dev          bool
+	MaxCents     shared.Cents // the most one purchase may be; 0: no limit of ours
 }
 
 // Pinger is something /readyz checks.
@@ -47,6 +48,7 @@ type Deps struct {
 	Chain   Pinger // the chain RPC; nil when there is none to check
 	Web     http.Handler
 	Dev     DevChain // nil outside dev mode
+	Crypto  *Crypto  // nil: crypto purchases are refused
 	Logger  *slog.Logger
 }
 
