@@ -10,6 +10,9 @@ import (
 // Card payments: Checkout Sessions, the return page and Stripe's webhook.
 // (Scaffold: the card payments work fills this file.)
 
+// Card is what the server needs for card purchases; nil Deps.Card refuses them.
+type Card struct{}
+
 func (s *Server) createCardPurchase(r *http.Request, p *ledger.Purchase) (shared.PurchaseCreated, error) {
 	return shared.PurchaseCreated{}, errorf(shared.CodeInvalid, "card payments are not set up on this server")
 }
@@ -19,3 +22,10 @@ func (s *Server) fulfilCardOnReturn(r *http.Request, p ledger.PurchaseInfo) (led
 }
 
 func (s *Server) cardEnabled() bool { return false }
+
+// stripeWebhook: POST /api/v1/stripe/webhook — the raw body, verified before anything.
+func (s *Server) stripeWebhook() http.Handler {
+	return s.serve(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(shared.CodeNotFound, "card payments are not set up on this server")
+	})
+}

@@ -49,6 +49,7 @@ type Deps struct {
 	Web     http.Handler
 	Dev     DevChain // nil outside dev mode
 	Crypto  *Crypto  // nil: crypto purchases are refused
+	Card    *Card    // nil: card purchases are refused
 	Logger  *slog.Logger
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/aispace/credits/backend/server"
 	"github.com/aispace/credits/backend/store"
 	"github.com/aispace/credits/backend/web"
+	"github.com/aispace/credits/shared"
 )
 
 // serveConfig is every setting of `serve`; each flag also reads AISPACE_<NAME>.
@@ -43,6 +44,9 @@ type serveConfig struct {
 	LeaseTTL       time.Duration
 	SnapshotEvery  int
 	LogFormat      string
+	MaxUSD         string
+	Crypto         cryptoConfig
+	Card           cardConfig
 }
 
 func parseServe(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
@@ -64,6 +68,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	leaseTTL := fs.String("lease-ttl", "10s", "writer lease: a standby takes over after the writer is silent this long")
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 200_000, "operations between snapshots of the state")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
+	fs.StringVar(&c.MaxUSD, "max-usd", "10000.00", "the most one purchase may be, in USD")
+	cryptoFlags(fs, &c.Crypto)
+	cardFlags(fs, &c.Card)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -84,6 +91,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 		if c.ServiceToken == "" {
 			c.ServiceToken = "dev-service-token"
 		}
+	}
+	if _, err := shared.ParseUSD(c.MaxUSD); err != nil {
+		return c, fmt.Errorf("-max-usd: %w", err)
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return c, fmt.Errorf("-log-format must be json or text")
@@ -170,8 +180,22 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	crypto, stopCrypto, err := startCrypto(ctx, c, led, keyring, dev, log)
+	if err != nil {
+		led.Close(context.Background())
+		return fmt.Errorf("crypto payments: %w", err)
+	}
+	defer stopCrypto()
+	cardPart, err := startCard(ctx, c, led, keyring, log)
+	if err != nil {
+		led.Close(context.Background())
+		return fmt.Errorf("card payments: %w", err)
+	}
+	maxCents, _ := shared.ParseUSD(c.MaxUSD)
 	deps := server.Deps{
-		Config:  server.Config{PublicURL: c.PublicURL, ServiceToken: c.ServiceToken, Dev: c.Dev},
+		Config:  server.Config{PublicURL: c.PublicURL, ServiceToken: c.ServiceToken, Dev: c.Dev, MaxCents: maxCents},
+		Crypto:  crypto,
+		Card:    cardPart,
 		Ledger:  led,
 		Keys:    keyring,
 		Pricing: pricing,
