@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -46,8 +48,19 @@ func main() {
 	accounts := flag.Int("accounts", 100_000, "accounts for the uniform load")
 	startupOps := flag.Int("startup-ops", 1_000_000, "journaled operations before the start-up measurement")
 	only := flag.String("only", "charges,layout,startup", "which parts to run")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
+	flag.StringVar(&loads, "loads", "abcd", "which HTTP loads of the charges part to run (a, b, c, d)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		must(err)
+		must(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
+	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400) // as serve does
+	}
 	fmt.Printf("aispace-credits bench — %s, GOMAXPROCS=%d\n\n", time.Now().UTC().Format(time.RFC3339), runtime.GOMAXPROCS(0))
 	if strings.Contains(*only, "charges") {
 		benchCharges(*duration, *clients, *accounts)
@@ -59,6 +72,9 @@ func main() {
 		benchStartup(*startupOps)
 	}
 }
+
+// loads are the HTTP loads to run, by letter.
+var loads string
 
 // result is one load's figures.
 type result struct {
@@ -213,25 +229,34 @@ func benchCharges(d time.Duration, clients, nAccounts int) {
 		b, _ := json.Marshal(shared.ChargeRequest{Key: key, IdempotencyKey: fmt.Sprint("b", seq.Add(1)), Credits: ptr(int64(1))})
 		return b
 	}
-	var results []result
-	results = append(results, load("(a) charges, 100,000 accounts, uniform", d, clients, base+"/api/v1/charges",
-		func(c, i int) []byte { return charge(keysOf[rand.IntN(len(keysOf))]) }, okCharge))
+	results := map[string]result{}
+	run := func(letter, name, path string, next func(c, i int) []byte) {
+		if strings.Contains(loads, letter) {
+			results[letter] = load(name, d, clients, base+path, next, okCharge)
+		}
+	}
 	hot := keysOf[0]
-	results = append(results, load("(b) charges, one hot account", d, clients, base+"/api/v1/charges",
-		func(c, i int) []byte { return charge(hot) }, okCharge))
-	results = append(results, load("(c) floor: no-op JSON handler", d, clients, base+"/bench/noop",
-		func(c, i int) []byte { return charge(hot) }, okCharge))
-	results = append(results, load("(d) naive: findOneAndUpdate per charge", d, clients, base+"/bench/naive",
-		func(c, i int) []byte {
-			b, _ := json.Marshal(map[string]int64{"account": int64(rand.IntN(10_000)), "credits": 1})
-			return b
-		}, okCharge))
-
-	floor, naiveR := results[2], results[3]
+	run("a", fmt.Sprintf("(a) charges, %d accounts, uniform", nAccounts), "/api/v1/charges",
+		func(c, i int) []byte { return charge(keysOf[rand.IntN(len(keysOf))]) })
+	run("b", "(b) charges, one hot account", "/api/v1/charges", func(c, i int) []byte { return charge(hot) })
+	if strings.Contains(loads, "A") { // (a) again, to see whether a grown journal slows it
+		results["A"] = load("(a) again", d, clients, base+"/api/v1/charges", func(c, i int) []byte { return charge(keysOf[rand.IntN(len(keysOf))]) }, okCharge)
+		fmt.Printf("  (a) again: %.0f/s p99 %s\n", results["A"].rate(), round(results["A"].pct(0.99)))
+	}
+	run("c", "(c) floor: no-op JSON handler", "/bench/noop", func(c, i int) []byte { return charge(hot) })
+	run("d", "(d) naive: findOneAndUpdate per charge", "/bench/naive", func(c, i int) []byte {
+		b, _ := json.Marshal(map[string]int64{"account": int64(rand.IntN(10_000)), "credits": 1})
+		return b
+	})
+	floor, naiveR := results["c"], results["d"]
 	fmt.Printf("Charges over HTTP: %d clients, %v each, embedded FerretDB (SQLite, synchronous=full)\n\n", clients, d)
 	fmt.Printf("| %-42s | %10s | %8s | %8s | %8s | %9s | %8s |\n", "load", "per second", "p50", "p99", "errors", "vs floor", "vs naive")
 	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 44), strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 11), strings.Repeat("-", 10))
-	for _, r := range results {
+	for _, letter := range []string{"a", "b", "c", "d"} {
+		r, ok := results[letter]
+		if !ok {
+			continue
+		}
 		fmt.Printf("| %-42s | %10.0f | %8s | %8s | %8d | %8.2f× | %7.1f× |\n", r.name, r.rate(),
 			round(r.pct(0.50)), round(r.pct(0.99)), r.errs, r.rate()/floor.rate(), r.rate()/naiveR.rate())
 	}
@@ -243,7 +268,7 @@ func benchCharges(d time.Duration, clients, nAccounts int) {
 			spent += a.Credits.Used
 		}
 	})
-	fmt.Printf("  check: %d charges acknowledged in (a) and (b), %d credits spent in the ledger\n\n", results[0].n+results[1].n, spent)
+	fmt.Printf("  check: %d charges acknowledged in (a) and (b), %d credits spent in the ledger\n\n", results["a"].n+results["b"].n, spent)
 }
 
 // benchLayout compares two journal layouts on the embedded server, 64 writers in a
