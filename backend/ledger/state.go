@@ -194,10 +194,16 @@ func (s *State) apply(op *Op) error {
 		if a == nil || op.Key == nil {
 			return errNoAccount
 		}
+		if _, taken := s.ByKey[op.Key.Hash]; taken {
+			return credits.Errorf(shared.CodeConflict, "key in use")
+		}
 		delete(s.ByKey, a.Key.Hash)
 		a.Key = *op.Key
 		a.KeyGen++
 		s.ByKey[a.Key.Hash] = a.ID
+		if op.Admin != nil && a.Status == StatusRevoked {
+			a.Status = StatusActive // support reissued a key for a revoked account
+		}
 	case OpLogout:
 		a := s.Accounts[op.Account]
 		if a == nil {

@@ -6,20 +6,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aispace/credits/backend/ledger"
 	"github.com/aispace/credits/shared"
 )
 
 // login: POST /api/v1/session {"key"} → 204 and a session cookie. Attempts are
-// rate-limited per client, successful or not, so keys cannot be guessed fast.
+// rate-limited (routes.go) per client and in all, successful or not, so keys cannot
+// be guessed fast.
 func (s *Server) login() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if ok, wait := s.logins.allow(clientOf(r), time.Now()); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			return errorf(shared.CodeRateLimited, "too many login attempts; wait %d seconds", int(wait.Seconds())+1)
-		}
 		var req shared.SessionRequest
 		if err := decode(w, r, &req); err != nil {
 			return err

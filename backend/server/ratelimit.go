@@ -51,11 +51,31 @@ func (l *limiter) allow(client string, now time.Time) (bool, time.Duration) {
 	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
 }
 
-// clientOf is the client a request comes from, for rate limits: its IP address.
-func clientOf(r *http.Request) string {
+// clientIP is the address the request came from.
+func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// limits are the rate limits of the routes that cost or guess: per client, and in all.
+type limits struct {
+	login, loginAll       *limiter
+	purchase, purchaseAll *limiter
+	tx                    *limiter
+	recovery, recoveryAll *limiter
+}
+
+func newLimits() limits {
+	return limits{
+		login:       newLimiter(10, time.Minute, 10), // a person types a key a few times
+		loginAll:    newLimiter(600, time.Minute, 100),
+		purchase:    newLimiter(30, time.Minute, 10),
+		purchaseAll: newLimiter(3000, time.Minute, 300),
+		tx:          newLimiter(60, time.Minute, 20),
+		recovery:    newLimiter(10, time.Minute, 5),
+		recoveryAll: newLimiter(600, time.Minute, 60),
+	}
 }

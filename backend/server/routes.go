@@ -16,15 +16,15 @@ func (s *Server) routes() {
 	// Public.
 	m.Handle("GET /api/v1/pricing", s.serve(s.pricing()))
 	m.Handle("GET /api/v1/config", s.serve(s.config()))
-	m.Handle("POST /api/v1/purchases", s.writer(s.serve(s.createPurchase())))
+	m.Handle("POST /api/v1/purchases", s.limit(s.limits.purchase, s.limits.purchaseAll, s.writer(s.serve(s.createPurchase()))))
 	m.Handle("GET /api/v1/purchases/{id}", s.writer(s.serve(s.getPurchase())))
-	m.Handle("POST /api/v1/purchases/{id}/tx", s.writer(s.serve(s.submitTx())))
+	m.Handle("POST /api/v1/purchases/{id}/tx", s.limit(s.limits.tx, nil, s.writer(s.serve(s.submitTx()))))
 	m.Handle("GET /api/v1/ws", s.writer(s.websocket()))
 	m.Handle("GET /api/v1/price", s.serve(s.price()))
-	m.Handle("POST /api/v1/recover/challenge", s.writer(s.serve(s.recoverChallenge())))
-	m.Handle("POST /api/v1/recover", s.writer(s.serve(s.recoverKey())))
+	m.Handle("POST /api/v1/recover/challenge", s.limit(s.limits.recovery, s.limits.recoveryAll, s.writer(s.serve(s.recoverChallenge()))))
+	m.Handle("POST /api/v1/recover", s.limit(s.limits.recovery, s.limits.recoveryAll, s.writer(s.serve(s.recoverKey()))))
 	m.Handle("POST /api/v1/stripe/webhook", s.writer(s.stripeWebhook()))
-	m.Handle("POST /api/v1/session", s.writer(s.serve(s.login())))
+	m.Handle("POST /api/v1/session", s.limit(s.limits.login, s.limits.loginAll, s.writer(s.serve(s.login()))))
 	m.Handle("DELETE /api/v1/session", s.writer(s.holder(s.serve(s.logout()))))
 
 	// Key holder.

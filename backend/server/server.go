@@ -23,6 +23,10 @@ type Config struct {
 	ServiceToken string // the operator's AI services authenticate with it; empty disables them
 	Dev          bool
 	MaxCents     shared.Cents // the most one purchase may be; 0: no limit of ours
+	CORSOrigins  []string     // origins allowed to call the API from a browser; none by default
+	TrustProxy   bool         // take the client's address from X-Forwarded-For (behind the operator's proxy)
+	AccessLog    bool         // a log line per request
+	ConnectSrc   string       // extra CSP connect-src sources (WalletConnect's relay, when configured)
 }
 
 // Pinger is something /readyz checks.
@@ -50,6 +54,7 @@ type Deps struct {
 	Dev     DevChain // nil outside dev mode
 	Crypto  *Crypto  // nil: crypto purchases are refused
 	Card    *Card    // nil: card purchases are refused
+	Gauges  Gauges   // open sockets and price age, for /metrics; nil: not reported
 	Logger  *slog.Logger
 }
 
@@ -58,7 +63,8 @@ type Server struct {
 	Deps
 	log      *slog.Logger
 	mux      *http.ServeMux
-	logins   *limiter
+	limits   limits
+	metrics  *metrics
 	secure   bool
 	proxyFor func(addr string) *httputil.ReverseProxy
 }
@@ -72,33 +78,47 @@ func New(d Deps) *Server {
 		Deps:   d,
 		log:    d.Logger,
 		mux:    http.NewServeMux(),
-		logins: newLimiter(10, time.Minute, 10), // 10 login attempts a minute per client, 10 at once
+		limits: newLimits(),
 		secure: strings.HasPrefix(d.Config.PublicURL, "https://"),
 	}
+	s.metrics = newMetrics(s)
 	s.proxyFor = proxyCache()
 	s.routes()
 	return s
 }
 
-// ServeHTTP gives each request an id and recovers from panics as "internal".
+// ServeHTTP gives each request an id, the security headers and an access log line,
+// and recovers from panics as "internal".
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	id := r.Header.Get("X-Request-Id")
-	if id == "" || len(id) > 64 {
+	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
 		var b [8]byte
 		rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
 	w.Header().Set("X-Request-Id", id)
+	s.secureHeaders(w.Header())
+	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			s.log.Error("panic", "request_id", id, "path", r.URL.Path, "panic", v)
-			s.writeError(w, r, errorf(shared.CodeInternal, "internal error"))
+			s.writeError(sw, r, errorf(shared.CodeInternal, "internal error"))
+		}
+		s.observe(r, sw.status, time.Since(start))
+		if s.Config.AccessLog {
+			// The path only: keys travel in headers and bodies, never in URLs.
+			s.log.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"ms", float64(time.Since(start).Microseconds())/1000, "client", s.clientOf(r))
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	if s.cors(sw, r) {
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
 }
 
 // writer wraps API handlers that need the writer's state: an instance that does not
@@ -119,7 +139,7 @@ func (s *Server) writer(h http.Handler) http.Handler {
 			s.writeError(w, r, ledger.ErrNotWriter)
 			return
 		}
-		r.Header.Set(forwardedHeader, "1")
+		s.forwardClient(r)
 		s.proxyFor(addr).ServeHTTP(w, r)
 	})
 }

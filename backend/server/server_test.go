@@ -28,6 +28,7 @@ const serviceToken = "test-service-token"
 // TestServer is a server on the embedded database, over real HTTP on loopback.
 type TestServer struct {
 	*httptest.Server
+	API    *server.Server
 	Ledger *ledger.Ledger
 	Keys   *keys.Keyring
 	t      *testing.T
@@ -65,7 +66,7 @@ func MustRunServer(t *testing.T, opts ...func(*options)) *TestServer {
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	return &TestServer{Server: ts, Ledger: l, Keys: kr, t: t}
+	return &TestServer{Server: ts, API: srv, Ledger: l, Keys: kr, t: t}
 }
 
 // MustAccount opens an account with credits and returns its Secure Key.

@@ -21,6 +21,7 @@ Usage:
   aispace-credits serve [flags]   run the server (see -h for its flags)
   aispace-credits db [flags]      run the embedded database on its own, for several
                                   instances to share (see -h)
+  aispace-credits admin [flags]   support's tools against the running server (see admin -h)
   aispace-credits version         print the version
 `
 
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, stdout, stderr)
 	case "db":
 		return runDB(ctx, args[1:], getenv, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], getenv, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "aispace-credits", version)
 		return nil

@@ -46,6 +46,12 @@ type serveConfig struct {
 	SnapshotEvery  int
 	LogFormat      string
 	MaxUSD         string
+	AdminToken     string
+	AdminAddr      string
+	MetricsAddr    string
+	CORSOrigins    string
+	TrustProxy     bool
+	AccessLog      bool
 	Crypto         cryptoConfig
 	Card           cardConfig
 }
@@ -70,6 +76,12 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	fs.IntVar(&c.SnapshotEvery, "snapshot-every", 200_000, "operations between snapshots of the state")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.StringVar(&c.MaxUSD, "max-usd", "10000.00", "the most one purchase may be, in USD")
+	fs.StringVar(&c.AdminToken, "admin-token", "", "token of the admin API (default: created in the data dir, file admin-token)")
+	fs.StringVar(&c.AdminAddr, "admin-addr", "", "also serve the admin API on this loopback address (it is always on a unix socket in the data dir)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address (also on the admin API)")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins allowed to call the API from browsers (default: none)")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", false, "take clients' addresses from X-Forwarded-For (only behind your own proxy)")
+	fs.BoolVar(&c.AccessLog, "access-log", true, "log a line per request (never bodies or keys)")
 	cryptoFlags(fs, &c.Crypto)
 	cardFlags(fs, &c.Card)
 	if err := fs.Parse(args); err != nil {
@@ -84,6 +96,11 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (se
 	}
 	if c.LeaseTTL, err = durationOrSeconds(*leaseTTL); err != nil || c.LeaseTTL < 100*time.Millisecond {
 		return c, fmt.Errorf("-lease-ttl must be a duration of at least 100ms")
+	}
+	for _, a := range []string{c.AdminAddr, c.MetricsAddr} {
+		if a != "" && !loopback(a) {
+			return c, fmt.Errorf("the admin and metrics addresses must be loopback, not %q", a)
+		}
 	}
 	if c.Dev {
 		if !loopback(c.Addr) {
@@ -195,7 +212,8 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 	}
 	maxCents, _ := shared.ParseUSD(c.MaxUSD)
 	deps := server.Deps{
-		Config:  server.Config{PublicURL: c.PublicURL, ServiceToken: c.ServiceToken, Dev: c.Dev, MaxCents: maxCents},
+		Config: server.Config{PublicURL: c.PublicURL, ServiceToken: c.ServiceToken, Dev: c.Dev, MaxCents: maxCents,
+			CORSOrigins: splitList(c.CORSOrigins), TrustProxy: c.TrustProxy, AccessLog: c.AccessLog},
 		Crypto:  crypto,
 		Card:    cardPart,
 		Ledger:  led,
@@ -209,8 +227,18 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		deps.Dev = devAdapter{dev}
 		deps.Chain = devAdapter{dev}
 	}
+	api := server.New(deps)
+	adminToken, err := loadAdminToken(c.Data, c.AdminToken)
+	if err != nil {
+		return err
+	}
+	stopAdmin, err := serveAdmin(c, api, adminToken, log)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	srv := &http.Server{
-		Handler:           server.New(deps),
+		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -246,6 +274,16 @@ func tuneGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func newLogger(format string, w io.Writer) *slog.Logger {
