@@ -79,7 +79,7 @@ func (l *Ledger) Charge(ctx context.Context, r ChargeRequest) (*Usage, error) {
 	fp := Fingerprint(r.Key, r.Service, r.Units, r.Credits)
 	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
 		st := tx.State()
-		if u := st.Charges[r.Idem]; u != nil {
+		if u := st.charges[r.Idem]; u != nil {
 			if u.Fingerprint != fp {
 				return nil, credits.Errorf(shared.CodeConflict, "idempotency key %q was used for a different charge", r.Idem)
 			}
@@ -96,7 +96,7 @@ func (l *Ledger) Charge(ctx context.Context, r ChargeRequest) (*Usage, error) {
 		if err != nil {
 			return nil, err
 		}
-		return st.Charges[r.Idem], nil
+		return st.charges[r.Idem], nil
 	})
 	if err != nil {
 		return nil, err

@@ -15,9 +15,16 @@ type Entry struct {
 	Seq   int64     `bson:"_id"`
 	Epoch int64     `bson:"epoch"` // the lease epoch of the writer that appended it
 	At    time.Time `bson:"at"`
-	N     int       `bson:"n"`   // number of operations
-	Ops   string    `bson:"ops"` // the operations as a JSON array
+	N     int       `bson:"n"`     // number of operations
+	Codec string    `bson:"codec"` // how Ops is written: CodecZstdJSON
+	Ops   []byte    `bson:"ops"`   // the operations: a JSON array, compressed
 }
+
+// CodecZstdJSON is the journal's encoding of operations: a JSON array compressed
+// with zstd. Compressed, a group commit of ~100 charges is ~1 KB instead of ~15 KB,
+// and the embedded database's cost to append and to scan an entry follows its size.
+// `aispace-credits journal` prints entries as JSON.
+const CodecZstdJSON = "zstd+json"
 
 // ErrConflict is returned by Journal.Append when an entry with that Seq exists: another
 // writer got there first, so this one must stop and reload.
@@ -40,7 +47,8 @@ type Journal interface {
 	// ErrConflict when one of them exists already; entries before it may have been
 	// written, entries after it were not.
 	Append(ctx context.Context, entries []Entry) error
-	// Since calls fn for every entry with Seq > after, in Seq order.
+	// Since calls fn for every entry with Seq > after, in Seq order. Entries at or
+	// before after may be read but are not decoded.
 	Since(ctx context.Context, after int64, fn func(Entry) error) error
 	// WriteSnapshot stores the state after entry seq as new documents and marks it
 	// complete last, so a crash midway leaves only an incomplete snapshot that is

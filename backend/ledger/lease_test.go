@@ -110,7 +110,16 @@ func TestStaleWriterIsFencedByTheJournal(t *testing.T) {
 	if !a.Writing() {
 		t.Fatal("the stale writer should still believe it writes")
 	}
-	// Both "writers" take charges for the same balance at once.
+	// The new writer appends first; the stale one's next append finds its sequence
+	// number taken, so it is refused, not acknowledged, and it steps down.
+	if _, err := b.Charge(context.Background(), ledger.ChargeRequest{Key: key, Idem: "b-first", Credits: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Charge(context.Background(), ledger.ChargeRequest{Key: key, Idem: "a-stale", Credits: 50}); !errors.Is(err, ledger.ErrNotWriter) {
+		t.Fatalf("charge on the stale writer: %v, want ErrNotWriter", err)
+	}
+	waitFor(t, 3*time.Second, "the stale writer steps down", func() bool { return !a.Writing() })
+	// Then both take charges for the same balance at once: never more than it holds.
 	var okN atomic.Int64
 	var wg sync.WaitGroup
 	for i := 0; i < 40; i++ {
@@ -129,9 +138,7 @@ func TestStaleWriterIsFencedByTheJournal(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if a.Writing() {
-		t.Fatal("the stale writer did not step down after its append was refused")
-	}
+	okN.Add(1) // b-first
 	st, err := ledger.Rebuild(context.Background(), s, false)
 	if err != nil {
 		t.Fatal(err)

@@ -341,7 +341,7 @@ func encode(t *testing.T, l *ledger.Ledger) []byte {
 func encodeState(s *ledger.State) []byte {
 	var out bytes.Buffer
 	{
-		fmt.Fprintf(&out, "accounts=%d charges=%d holds=%d done=%d day=%v\n", len(s.Accounts), len(s.Charges), len(s.Holds), len(s.Done), s.Day)
+		fmt.Fprintf(&out, "accounts=%d charges=%d holds=%d done=%d day=%v\n", len(s.Accounts), len(s.Accounts), len(s.Holds), len(s.Done), s.Day)
 		for i := 0; i < len(s.Accounts); i++ {
 			// Through gob first, which makes empty slices and maps nil on both sides.
 			var g bytes.Buffer

@@ -14,6 +14,36 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
+var (
+	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault))
+	zdec, _ = zstd.NewReader(nil)
+)
+
+// encodeOps writes a journal entry's operations (CodecZstdJSON).
+func encodeOps(ops []Op) ([]byte, error) {
+	data, err := json.Marshal(ops)
+	if err != nil {
+		return nil, err
+	}
+	return zenc.EncodeAll(data, make([]byte, 0, len(data)/4)), nil
+}
+
+// DecodeOps reads a journal entry's operations.
+func DecodeOps(e Entry) ([]Op, error) {
+	if e.Codec != CodecZstdJSON {
+		return nil, fmt.Errorf("ledger: journal entry %d: unknown codec %q", e.Seq, e.Codec)
+	}
+	data, err := zdec.DecodeAll(e.Ops, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: journal entry %d: %w", e.Seq, err)
+	}
+	var ops []Op
+	if err := json.Unmarshal(data, &ops); err != nil {
+		return nil, fmt.Errorf("ledger: journal entry %d: %w", e.Seq, err)
+	}
+	return ops, nil
+}
+
 // encodeState writes a snapshot: the state in gob, compressed with zstd.
 func encodeState(w io.Writer, st *State) error {
 	zw, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
@@ -47,9 +77,9 @@ func applyEntry(st *State, e Entry) error {
 	if e.Seq != st.Seq+1 {
 		return fmt.Errorf("ledger: journal entry %d follows %d: the journal has a gap", e.Seq, st.Seq)
 	}
-	var ops []Op
-	if err := json.Unmarshal([]byte(e.Ops), &ops); err != nil {
-		return fmt.Errorf("ledger: journal entry %d: %w", e.Seq, err)
+	ops, err := DecodeOps(e)
+	if err != nil {
+		return err
 	}
 	for i := range ops {
 		if err := st.Apply(&ops[i], e.Seq); err != nil {

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aispace/credits/backend/credits"
@@ -16,13 +18,16 @@ type State struct {
 	LastAt   time.Time // the time of the last op applied: the clock never goes back
 	Accounts map[string]*Account
 	ByKey    map[keys.Hash]string // key hash → account id
-	Charges  map[string]*Usage    // idempotency key → the charge it made
-	Holds    map[string]*HoldRec  // hold id → hold
-	HoldIdem map[string]string    // idempotency key → hold id
-	Tiers    map[string]int64     // tier → daily allowance
-	Done     map[string]int64     // ids of once-only ops → the entry that holds them
-	Audit    []AuditRec           // admin actions and automatic clawbacks
-	Day      time.Time            // the last day the daily job closed
+	// charges indexes every charge by its idempotency key. It is not in snapshots
+	// (gob skips it): it points at the usage records the accounts hold, and init
+	// rebuilds it from them, instead of the snapshot holding each record twice.
+	charges  map[string]*Usage
+	Holds    map[string]*HoldRec // hold id → hold
+	HoldIdem map[string]string   // idempotency key → hold id
+	Tiers    map[string]int64    // tier → daily allowance
+	Done     map[string]int64    // ids of once-only ops → the entry that holds them
+	Audit    []AuditRec          // admin actions and automatic clawbacks
+	Day      time.Time           // the last day the daily job closed
 
 	Purchases map[string]*Purchase
 	TxOf      map[string]string   // tx hash → the purchase it was submitted for or credited to
@@ -55,13 +60,34 @@ type Usage struct {
 	Account     string
 	Kind        string // "charge" or "capture"
 	Service     string
-	Units       map[string]int64
+	Units       []Unit // sorted by name: cheaper to keep and to snapshot than a map
 	Credits     int64
 	At          time.Time
 	Idem        string
 	Fingerprint string
 	Balance     int64 // the balance right after: what a retried request is answered
 }
+
+// Unit is one measure of a usage: "input_tokens" 1200.
+type Unit struct {
+	Name string
+	N    int64
+}
+
+func unitsOf(m map[string]int64) []Unit {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]Unit, 0, len(m))
+	for k, v := range m {
+		out = append(out, Unit{k, v})
+	}
+	slices.SortFunc(out, func(a, b Unit) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Charge is the charge made with an idempotency key, or nil.
+func (s *State) Charge(idem string) *Usage { return s.charges[idem] }
 
 // HoldRec is a hold as the service API sees it.
 type HoldRec struct {
@@ -122,8 +148,15 @@ func (s *State) init() {
 	if s.ByKey == nil {
 		s.ByKey = map[keys.Hash]string{}
 	}
-	if s.Charges == nil {
-		s.Charges = map[string]*Usage{}
+	if s.charges == nil {
+		s.charges = map[string]*Usage{}
+		for _, a := range s.Accounts {
+			for _, u := range a.Usage {
+				if u.Kind == "charge" {
+					s.charges[u.Idem] = u
+				}
+			}
+		}
 	}
 	if s.Holds == nil {
 		s.Holds = map[string]*HoldRec{}
@@ -311,16 +344,16 @@ func (s *State) charge(op *Op) error {
 	if a == nil || c == nil {
 		return errNoAccount
 	}
-	if _, dup := s.Charges[c.Idem]; dup {
+	if _, dup := s.charges[c.Idem]; dup {
 		return credits.Errorf(shared.CodeConflict, "idempotency key %q was used", c.Idem)
 	}
 	if err := a.Credits.Charge(c.Credits, op.At); err != nil {
 		return err
 	}
-	u := &Usage{ID: c.ID, Account: a.ID, Kind: "charge", Service: c.Service, Units: c.Units, Credits: c.Credits,
+	u := &Usage{ID: c.ID, Account: a.ID, Kind: "charge", Service: c.Service, Units: unitsOf(c.Units), Credits: c.Credits,
 		At: op.At, Idem: c.Idem, Fingerprint: c.Fingerprint, Balance: a.Credits.Balance()}
 	a.Usage = append(a.Usage, u)
-	s.Charges[c.Idem] = u
+	s.charges[c.Idem] = u
 	return nil
 }
 
@@ -369,7 +402,7 @@ func (s *State) closeHold(op *Op) error {
 		if svc == "" {
 			svc = h.Service
 		}
-		a.Usage = append(a.Usage, &Usage{ID: h.ID, Account: a.ID, Kind: "capture", Service: svc, Units: c.Units,
+		a.Usage = append(a.Usage, &Usage{ID: h.ID, Account: a.ID, Kind: "capture", Service: svc, Units: unitsOf(c.Units),
 			Credits: c.Credits, At: op.At, Idem: h.Idem, Balance: h.Balance})
 	}
 	return nil

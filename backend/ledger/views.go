@@ -124,9 +124,9 @@ func (l *Ledger) UsagePage(account, cursor string, limit int) (items []shared.Us
 }
 
 func usageItem(u *Usage) shared.UsageItem {
-	units := u.Units
-	if units == nil {
-		units = map[string]int64{}
+	units := make(map[string]int64, len(u.Units))
+	for _, x := range u.Units {
+		units[x.Name] = x.N
 	}
 	return shared.UsageItem{ID: u.ID, Service: u.Service, Units: units, Credits: u.Credits,
 		At: u.At.Format(time.RFC3339Nano), IdempotencyKey: u.Idem, Kind: u.Kind}

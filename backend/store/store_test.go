@@ -58,7 +58,7 @@ func MustOpenStore(tb testing.TB, cfg store.Config) *store.Store {
 }
 
 func entry(seq int64, ops string) ledger.Entry {
-	return ledger.Entry{Seq: seq, Epoch: 1, At: time.Now().UTC().Truncate(time.Millisecond), N: 1, Ops: ops}
+	return ledger.Entry{Seq: seq, Epoch: 1, At: time.Now().UTC().Truncate(time.Millisecond), N: 1, Codec: "test", Ops: []byte(ops)}
 }
 
 func readAll(t *testing.T, s *store.Store, after int64) []ledger.Entry {
@@ -96,7 +96,7 @@ var contractCases = []struct {
 			t.Fatal(err)
 		}
 		got := readAll(t, s, 0)
-		if len(got) != 3 || got[0].Ops != `["a"]` || got[2].Ops != `["c"]` || got[1].Seq != 2 {
+		if len(got) != 3 || string(got[0].Ops) != `["a"]` || string(got[2].Ops) != `["c"]` || got[1].Seq != 2 {
 			t.Fatalf("got %+v", got)
 		}
 		if tail := readAll(t, s, 2); len(tail) != 1 || tail[0].Seq != 3 {
@@ -113,7 +113,7 @@ var contractCases = []struct {
 			t.Fatalf("got %v, want ErrConflict", err)
 		}
 		got := readAll(t, s, 0)
-		if len(got) != 1 || got[0].Ops != `["first"]` {
+		if len(got) != 1 || string(got[0].Ops) != `["first"]` {
 			t.Fatalf("a conflicting append changed the journal: %+v", got)
 		}
 	}},
@@ -234,7 +234,7 @@ func TestEmbeddedDataSurvivesReopen(t *testing.T) {
 	s.Close(ctx)
 	// Opening again creates the indexes again (a no-op) and finds the entry.
 	s = MustOpenStore(t, store.Config{DataDir: dir})
-	if got := readAll(t, s, 0); len(got) != 1 || got[0].Ops != `["kept"]` {
+	if got := readAll(t, s, 0); len(got) != 1 || string(got[0].Ops) != `["kept"]` {
 		t.Fatalf("after reopen: %+v", got)
 	}
 }
