@@ -1,8 +1,8 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +64,8 @@ type Ledger struct {
 	leaseMu   sync.Mutex
 	lease     Lease // the newest lease seen
 	shadow    *shadow
+	hooks     atomic.Pointer[[]commitHook] // OnCommit registrations, copy on write
+	hooksMu   sync.Mutex                   // serialises registrations
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
@@ -276,9 +278,7 @@ func (l *Ledger) writer(t *term) {
 			for _, w := range inflight.waiters {
 				w.c.reply <- reply{v: w.v}
 			}
-			if l.cfg.OnCommit != nil {
-				l.cfg.OnCommit(inflight.ops)
-			}
+			l.notifyCommit(inflight.ops)
 			inflight = nil
 		case <-daily.C:
 			if d := credits.DayStart(l.Now()); d.After(l.lastDay()) {
@@ -327,12 +327,12 @@ func (l *Ledger) exec(c *command, pending, inflight *batch) {
 // answer) is retried with the same entry for as long as this term lasts: it either
 // lands once or a conflict shows it already did.
 func (l *Ledger) commit(t *term, b *batch, done chan<- error) {
-	data, err := json.Marshal(b.ops)
+	data, err := encodeOps(b.ops)
 	if err != nil {
 		done <- err
 		return
 	}
-	e := Entry{Seq: b.seq, Epoch: t.epoch, At: l.Now(), N: len(b.ops), Ops: string(data)}
+	e := Entry{Seq: b.seq, Epoch: t.epoch, At: l.Now(), N: len(b.ops), Codec: CodecZstdJSON, Ops: data}
 	backoff := 10 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -369,7 +369,7 @@ func (l *Ledger) isOurs(e Entry) bool {
 	found := false
 	stopErr := errors.New("stop")
 	l.cfg.Journal.Since(ctx, e.Seq-1, func(got Entry) error {
-		found = got.Seq == e.Seq && got.Epoch == e.Epoch && got.Ops == e.Ops
+		found = got.Seq == e.Seq && got.Epoch == e.Epoch && bytes.Equal(got.Ops, e.Ops)
 		return stopErr
 	})
 	return found
