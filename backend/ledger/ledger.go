@@ -25,8 +25,12 @@ type Config struct {
 	LeaseTTL time.Duration
 	Clock    func() time.Time
 	Logger   *slog.Logger
-	// SnapshotEvery is how many operations may be journaled before a new snapshot.
-	SnapshotEvery int
+	// SnapshotEvery is how many operations may be journaled before a new snapshot,
+	// and SnapshotMinInterval how long at least between two: a snapshot costs CPU in
+	// proportion to the state, so under heavy traffic the interval bounds that cost
+	// and the operations bound the replay at start-up.
+	SnapshotEvery       int
+	SnapshotMinInterval time.Duration
 	// MaxBatch is the most operations one journal entry holds.
 	MaxBatch int
 	// Tiers are the operator's daily allowances by tier; journaled when they differ
@@ -121,6 +125,9 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	}
 	if cfg.SnapshotEvery == 0 {
 		cfg.SnapshotEvery = 200_000
+	}
+	if cfg.SnapshotMinInterval == 0 {
+		cfg.SnapshotMinInterval = 30 * time.Second
 	}
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = 4096

@@ -167,6 +167,7 @@ type shadow struct {
 	mu      sync.Mutex
 	queue   []Entry
 	force   bool
+	last    time.Time // when the last snapshot was written
 	wake    chan struct{}
 	gen     int // bumped by reset: a new base
 	base    []byte
@@ -266,7 +267,8 @@ func (s *shadow) catchUp() {
 		return
 	}
 	s.since += n
-	if s.since >= s.l.cfg.SnapshotEvery || (s.force && len(s.queue) == 0) {
+	due := s.since >= s.l.cfg.SnapshotEvery && time.Since(s.last) >= s.l.cfg.SnapshotMinInterval
+	if due || (s.force && len(s.queue) == 0) {
 		if err := s.write(st); err == nil {
 			s.since, s.force = 0, false
 		}
@@ -293,6 +295,7 @@ func (s *shadow) write(st *State) error {
 		return err
 	}
 	s.l.log.Info("snapshot written", "seq", st.Seq, "took", time.Since(start).Round(time.Millisecond))
+	s.last = time.Now()
 	return nil
 }
 
@@ -327,7 +330,11 @@ func (l *Ledger) Snapshot(ctx context.Context) error {
 	if s.st == nil {
 		return errors.New("ledger: no state yet")
 	}
-	return s.write(s.st)
+	if err := s.write(s.st); err != nil {
+		return err
+	}
+	s.since, s.force = 0, false
+	return nil
 }
 
 // ReplayErr catches the shadow up with everything durable and returns the error that
