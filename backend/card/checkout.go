@@ -100,6 +100,29 @@ func (s *Service) CreateCheckout(ctx context.Context, r CheckoutRequest) (Checko
 	return c, nil
 }
 
+// ExpireCheckout ends an open Checkout Session so that nobody can pay it any more.
+// The server calls it when it created a session but could not record its purchase:
+// the buyer never got the URL, and expiring the session makes sure that a payment
+// for a purchase the ledger does not know can never happen. A session that is no
+// longer open (already expired, or paid) is left as it is and reported with
+// ErrNotOpen, so the caller can tell a paid one from a failure to reach Stripe.
+func (s *Service) ExpireCheckout(ctx context.Context, sessionID string) error {
+	if s.stripe == nil {
+		return ErrNotConfigured
+	}
+	if !validSessionID(sessionID) {
+		return fmt.Errorf("%w: session id %q", ErrInvalid, sessionID)
+	}
+	if _, err := s.stripe.expireSession(ctx, sessionID); err != nil {
+		// Stripe answers 400 for a session that is not open; read it back to say why.
+		if sess, rerr := s.stripe.session(ctx, sessionID); rerr == nil && sess.Status != stripe.CheckoutSessionStatusOpen {
+			return fmt.Errorf("%w: session %s has status %q", ErrNotOpen, sessionID, sess.Status)
+		}
+		return fmt.Errorf("stripe: expire checkout session %s: %w", sessionID, err)
+	}
+	return nil
+}
+
 // checkoutParams is the one place the Checkout Session's parameters are decided.
 func (s *Service) checkoutParams(r CheckoutRequest) *stripe.CheckoutSessionCreateParams {
 	credits := shared.FormatCredits(r.Credits)

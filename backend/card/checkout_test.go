@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aispace/credits/backend/card/cardtest"
 	"github.com/aispace/credits/backend/internal/stripemock"
 	"github.com/aispace/credits/shared"
 	"github.com/stripe/stripe-go/v85"
@@ -57,7 +58,7 @@ func TestCreateCheckoutIsAcceptedByStripeMock(t *testing.T) {
 
 func TestCreateCheckoutSendsExactParameters(t *testing.T) {
 	const key = "rk_test_51FakeRestrictedKeyForTests"
-	f := newFakePaidStripe(t, key)
+	f := cardtest.NewStripe(t, key)
 	s := MustOpenService(t, f.URL(), newMemLedger(), func(c *Config) {
 		c.SecretKey = key
 		c.PublicURL = "https://credits.example.com/shop/" // a path prefix and a trailing slash
@@ -71,7 +72,7 @@ func TestCreateCheckoutSendsExactParameters(t *testing.T) {
 		t.Fatalf("got %+v, want the fake's session, URL and expiry", c)
 	}
 
-	reqs := f.recorded()
+	reqs := f.Recorded()
 	if len(reqs) != 1 {
 		t.Fatalf("got %d requests to Stripe, want 1", len(reqs))
 	}
@@ -130,7 +131,7 @@ func TestCreateCheckoutSendsExactParameters(t *testing.T) {
 		if again.SessionID != c.SessionID {
 			t.Fatalf("second CreateCheckout: session %s, want %s (same idempotency key)", again.SessionID, c.SessionID)
 		}
-		if k := f.recorded()[1].Header.Get("Idempotency-Key"); k != IdempotencyKey(req.PurchaseID) {
+		if k := f.Recorded()[1].Header.Get("Idempotency-Key"); k != IdempotencyKey(req.PurchaseID) {
 			t.Fatalf("second Idempotency-Key %q, want %q", k, IdempotencyKey(req.PurchaseID))
 		}
 	})
@@ -151,20 +152,20 @@ func TestCreateCheckoutRefusesWithoutCallingStripe(t *testing.T) {
 		{"ErrInvalidQueryInPurchaseID", CheckoutRequest{PurchaseID: "p?x=1", Cents: 500, Credits: 50_000}, ErrInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakePaidStripe(t, testSecretKey)
+			f := cardtest.NewStripe(t, testSecretKey)
 			s := MustOpenService(t, f.URL(), newMemLedger(), nil)
 			_, err := s.CreateCheckout(context.Background(), tc.req)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
-			if n := len(f.recorded()); n != 0 {
+			if n := len(f.Recorded()); n != 0 {
 				t.Fatalf("got %d requests to Stripe, want 0", n)
 			}
 		})
 	}
 
 	t.Run("OKAtMinimum", func(t *testing.T) {
-		f := newFakePaidStripe(t, testSecretKey)
+		f := cardtest.NewStripe(t, testSecretKey)
 		s := MustOpenService(t, f.URL(), newMemLedger(), nil)
 		if _, err := s.CreateCheckout(context.Background(), CheckoutRequest{PurchaseID: "pur_1", Cents: MinimumCents, Credits: 5_000}); err != nil {
 			t.Fatalf("$0.50: %v, want a session", err)
@@ -183,9 +184,9 @@ func TestCreateCheckoutStripeErrorsSayWhetherToRetry(t *testing.T) {
 		{"BadRequest", http.StatusBadRequest, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakePaidStripe(t, testSecretKey)
+			f := cardtest.NewStripe(t, testSecretKey)
 			s := MustOpenService(t, f.URL(), newMemLedger(), nil)
-			f.fail(tc.status)
+			f.Fail(tc.status)
 			_, err := s.CreateCheckout(context.Background(), CheckoutRequest{PurchaseID: "pur_1", Cents: 500, Credits: 50_000})
 			if err == nil {
 				t.Fatal("got nil, want Stripe's error")

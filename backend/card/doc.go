@@ -13,7 +13,12 @@
 // <PublicURL>/purchase/<id>?session_id=cs_... (or ?canceled=1). Both URLs come from
 // the configured public base URL, never from a request. Amounts below Stripe's minimum
 // charge ($0.50) are refused with [ErrBelowMinimum] before Stripe is called; a
-// product maximum is the caller's setting.
+// product maximum is the caller's setting. A caller that created a session but could
+// not record its purchase ends it with [Service.ExpireCheckout], so that nobody can
+// pay for a purchase the ledger does not know.
+//
+// The secret key travels in every API request, so [Config.APIBase] must be https, or
+// plain http on a loopback address (stripe-mock, test servers).
 //
 // # Fulfilment
 //
@@ -52,6 +57,10 @@
 // {"error": {"code", "message"}}.
 //
 // Concurrent deliveries of one event, and a webhook racing the return page for one
-// session, share a single piece of work in this process; across processes the ledger's
-// keys make repeats harmless.
+// session, share a single piece of work in this process. A redelivery of an event
+// already applied is answered 200 with the outcome "duplicate" from a bounded memory
+// of event ids, without asking Stripe or the ledger again; events still "pending" and
+// refusals are not remembered, so a resend from the Dashboard is applied. Across
+// processes and restarts the ledger's keys make repeats harmless: they, not the
+// memory, are the guarantee.
 package card

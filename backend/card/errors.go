@@ -30,6 +30,9 @@ var (
 	ErrRejected = errors.New("this Stripe session is not an AiSpace Credits purchase")
 	// ErrSessionMismatch: FulfilPurchase was given a session of another purchase.
 	ErrSessionMismatch = errors.New("this payment session belongs to another purchase")
+	// ErrNotOpen: ExpireCheckout was given a session that is no longer open (expired
+	// already, or complete: paid or being paid).
+	ErrNotOpen = errors.New("the card payment session is no longer open")
 )
 
 // Errors of the webhook, before anything is decoded or applied.
@@ -58,7 +61,7 @@ func Retryable(err error) bool {
 	}
 	for _, final := range []error{
 		ErrNotConfigured, ErrBelowMinimum, ErrAboveMaximum, ErrInvalid, ErrNotPaid, ErrExpired,
-		ErrRejected, ErrSessionMismatch, ErrUnknownPurchase, ErrPermanent,
+		ErrRejected, ErrSessionMismatch, ErrNotOpen, ErrUnknownPurchase, ErrPermanent,
 		ErrWebhookNotConfigured, ErrBadSignature, ErrAPIVersionMismatch, ErrBadEvent,
 	} {
 		if errors.Is(err, final) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/aispace/credits/backend/card/cardtest"
 	"github.com/aispace/credits/backend/internal/stripemock"
 )
 
@@ -16,8 +17,8 @@ const (
 )
 
 func TestFulfilCreditsPaidSessionExactlyOnce(t *testing.T) {
-	f := newFakePaidStripe(t, testSecretKey)
-	f.put(sessionObject(testSession, testPurchase, testPI, 500))
+	f := cardtest.NewStripe(t, testSecretKey)
+	f.Put(cardtest.PaidSession(testSession, testPurchase, testPI, 500))
 	l := newMemLedger(testPurchase)
 	s := MustOpenService(t, f.URL(), l, nil)
 
@@ -37,7 +38,7 @@ func TestFulfilCreditsPaidSessionExactlyOnce(t *testing.T) {
 		t.Fatalf("ledger: got %+v, want 50,000 credits from one session", st)
 	}
 	// Every call re-read the session from Stripe: nothing is trusted from a cache.
-	if n := len(f.recorded()); n != 3 {
+	if n := len(f.Recorded()); n != 3 {
 		t.Fatalf("got %d Stripe reads, want 3", n)
 	}
 }
@@ -59,10 +60,10 @@ func TestFulfilCreditsOnlyPaidUSDPaymentSessionsOfOurs(t *testing.T) {
 		{"ErrRejectedZeroAmount", func(s map[string]any) { s["amount_total"] = 0 }, ErrRejected},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakePaidStripe(t, testSecretKey)
-			sess := sessionObject(testSession, testPurchase, testPI, 500)
+			f := cardtest.NewStripe(t, testSecretKey)
+			sess := cardtest.PaidSession(testSession, testPurchase, testPI, 500)
 			tc.change(sess)
-			f.put(sess)
+			f.Put(sess)
 			l := newMemLedger(testPurchase)
 			s := MustOpenService(t, f.URL(), l, nil)
 			_, err := s.Fulfil(context.Background(), testSession)
@@ -82,17 +83,17 @@ func TestFulfilCreditsOnlyPaidUSDPaymentSessionsOfOurs(t *testing.T) {
 func TestFulfilStripeFailuresCreditNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		setup     func(f *fakePaidStripe)
+		setup     func(f *cardtest.Stripe)
 		retryable bool
 	}{
-		{"UnknownSession", func(f *fakePaidStripe) {}, false},
-		{"StripeDown", func(f *fakePaidStripe) {
-			f.put(sessionObject(testSession, testPurchase, testPI, 500))
-			f.fail(http.StatusServiceUnavailable)
+		{"UnknownSession", func(f *cardtest.Stripe) {}, false},
+		{"StripeDown", func(f *cardtest.Stripe) {
+			f.Put(cardtest.PaidSession(testSession, testPurchase, testPI, 500))
+			f.Fail(http.StatusServiceUnavailable)
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakePaidStripe(t, testSecretKey)
+			f := cardtest.NewStripe(t, testSecretKey)
 			tc.setup(f)
 			l := newMemLedger(testPurchase)
 			s := MustOpenService(t, f.URL(), l, nil)
@@ -123,8 +124,8 @@ func TestFulfilAgainstStripeMockCreditsNothing(t *testing.T) {
 }
 
 func TestFulfilPurchaseRefusesAnotherPurchasesSession(t *testing.T) {
-	f := newFakePaidStripe(t, testSecretKey)
-	f.put(sessionObject(testSession, testPurchase, testPI, 500))
+	f := cardtest.NewStripe(t, testSecretKey)
+	f.Put(cardtest.PaidSession(testSession, testPurchase, testPI, 500))
 	l := newMemLedger(testPurchase, "pur_other")
 	s := MustOpenService(t, f.URL(), l, nil)
 
@@ -151,12 +152,12 @@ func TestFulfilPurchaseRefusesAnotherPurchasesSession(t *testing.T) {
 func TestFulfilRefusesMalformedSessionIDsWithoutCallingStripe(t *testing.T) {
 	for _, id := range []string{"", "cs_", "pi_123", "cs_test_../../v1/charges", "cs_test_x?expand[]=y", "cs_test_ä"} {
 		t.Run(id, func(t *testing.T) {
-			f := newFakePaidStripe(t, testSecretKey)
+			f := cardtest.NewStripe(t, testSecretKey)
 			s := MustOpenService(t, f.URL(), newMemLedger(), nil)
 			if _, err := s.Fulfil(context.Background(), id); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("got %v, want ErrInvalid", err)
 			}
-			if n := len(f.recorded()); n != 0 {
+			if n := len(f.Recorded()); n != 0 {
 				t.Fatalf("got %d requests to Stripe, want 0", n)
 			}
 		})
@@ -174,8 +175,8 @@ func TestFulfilLedgerErrorsSayWhetherToRetry(t *testing.T) {
 		{"ErrUnknownPurchase", nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakePaidStripe(t, testSecretKey)
-			f.put(sessionObject(testSession, testPurchase, testPI, 500))
+			f := cardtest.NewStripe(t, testSecretKey)
+			f.Put(cardtest.PaidSession(testSession, testPurchase, testPI, 500))
 			l := newMemLedger(tc.purchases...)
 			l.setFail(tc.ledgerErr)
 			s := MustOpenService(t, f.URL(), l, nil)
@@ -193,7 +194,7 @@ func TestFulfilLedgerErrorsSayWhetherToRetry(t *testing.T) {
 func TestCheckoutThenPaymentThenFulfil(t *testing.T) {
 	// The whole card path against one fake: create, the buyer pays, the return page
 	// fulfils the session id the purchase recorded.
-	f := newFakePaidStripe(t, testSecretKey)
+	f := cardtest.NewStripe(t, testSecretKey)
 	l := newMemLedger("pur_e2e")
 	s := MustOpenService(t, f.URL(), l, nil)
 	c, err := s.CreateCheckout(context.Background(), CheckoutRequest{PurchaseID: "pur_e2e", Cents: 1234, Credits: 123_400})
@@ -203,7 +204,7 @@ func TestCheckoutThenPaymentThenFulfil(t *testing.T) {
 	if _, err := s.FulfilPurchase(context.Background(), "pur_e2e", c.SessionID); !errors.Is(err, ErrNotPaid) {
 		t.Fatalf("before paying: %v, want ErrNotPaid", err)
 	}
-	f.pay(c.SessionID, "pi_e2e")
+	f.Pay(c.SessionID, "pi_e2e")
 	p, err := s.FulfilPurchase(context.Background(), "pur_e2e", c.SessionID)
 	if err != nil {
 		t.Fatalf("after paying: %v", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -78,6 +79,7 @@ type Service struct {
 
 	sessions flights[Paid]   // Fulfil, by session id
 	events   flights[string] // webhook work, by event id; the result is the outcome
+	applied  appliedEvents   // ids of events already applied, for redeliveries
 }
 
 // New checks cfg and returns a Service. Without cfg.SecretKey it returns a Service with
@@ -118,6 +120,9 @@ func New(cfg Config, ledger Ledger) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAPIBase(cfg.APIBase); err != nil {
+		return nil, err
+	}
 	s.public = public
 	s.stripe = newStripeGo(cfg, s.log)
 	return s, nil
@@ -148,6 +153,37 @@ func checkPublicURL(raw string) (string, error) {
 	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
 
+// checkAPIBase accepts https URLs, and plain http only on a loopback address (stripe-mock
+// or a test server): the secret key goes in every request's Authorization header, so
+// it must never cross a network in clear text.
+func checkAPIBase(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("card: the Stripe API base must be an absolute URL like https://api.stripe.com (got %q)", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("card: the Stripe API base %q is plain http on a host that is not loopback; the secret key would travel in clear text (use https)", raw)
+	default:
+		return fmt.Errorf("card: the Stripe API base must be an http(s) URL (got %q)", raw)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // stripeAPI is all this package asks of Stripe.
 type stripeAPI interface {
 	createSession(ctx context.Context, p *stripe.CheckoutSessionCreateParams) (*stripe.CheckoutSession, error)
@@ -155,4 +191,6 @@ type stripeAPI interface {
 	// sessionForPaymentIntent returns the Checkout Session that created the payment
 	// intent, or nil when there is none (a payment made elsewhere).
 	sessionForPaymentIntent(ctx context.Context, paymentIntentID string) (*stripe.CheckoutSession, error)
+	// expireSession ends an open session so that it can no longer be paid.
+	expireSession(ctx context.Context, id string) (*stripe.CheckoutSession, error)
 }

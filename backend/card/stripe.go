@@ -40,6 +40,10 @@ func (g *stripeGo) session(ctx context.Context, id string) (*stripe.CheckoutSess
 	return g.c.V1CheckoutSessions.Retrieve(ctx, id, nil)
 }
 
+func (g *stripeGo) expireSession(ctx context.Context, id string) (*stripe.CheckoutSession, error) {
+	return g.c.V1CheckoutSessions.Expire(ctx, id, nil)
+}
+
 func (g *stripeGo) sessionForPaymentIntent(ctx context.Context, pi string) (*stripe.CheckoutSession, error) {
 	p := &stripe.CheckoutSessionListParams{PaymentIntent: stripe.String(pi)}
 	p.Limit = stripe.Int64(1)

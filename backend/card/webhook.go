@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/aispace/credits/shared"
 	"github.com/stripe/stripe-go/v85"
@@ -63,12 +64,20 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	log := s.log.With("event", ev.ID, "type", ev.Type)
+	if first, ok := s.applied.outcome(ev.ID); ok {
+		log.Info("stripe webhook: duplicate delivery", "first_outcome", first)
+		writeReceived(w, "duplicate")
+		return
+	}
 	outcome, err := s.events.do(r.Context(), ev.ID, func(ctx context.Context) (string, error) {
 		return s.apply(ctx, ev)
 	})
 	switch {
 	case err == nil:
 		log.Info("stripe webhook", "outcome", outcome)
+		if outcome != "pending" {
+			s.applied.add(ev.ID, outcome)
+		}
 	case Retryable(err):
 		log.Error("stripe webhook: failed, Stripe will retry", "err", err)
 		writeError(w, http.StatusInternalServerError, shared.CodeInternal, "temporary failure; the event will be retried")
@@ -77,12 +86,59 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		outcome = "refused"
 		log.Warn("stripe webhook: acknowledged without effect", "err", err)
 	}
+	writeReceived(w, outcome)
+}
+
+// writeReceived acknowledges an event: 200 {"received": true, "outcome": ...}.
+func writeReceived(w http.ResponseWriter, outcome string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_ = json.NewEncoder(w).Encode(struct {
 		Received bool   `json:"received"`
 		Outcome  string `json:"outcome"`
 	}{true, outcome})
+}
+
+// maxAppliedEvents is how many event ids a Service remembers as applied.
+const maxAppliedEvents = 8192
+
+// appliedEvents remembers the ids of events whose effect is durable, so that a
+// redelivery (Stripe retries when our 2xx was lost; an operator may resend from the
+// Dashboard) is answered at once, without asking Stripe or the ledger again. It is a
+// saving, not the guarantee: it is bounded and forgotten at restart, and what makes a
+// repeat harmless is the ledger's once-only keys. Outcomes that a later delivery may
+// change ("pending": a delayed payment still processing) and refusals are not
+// remembered, so a resend of those is applied again.
+type appliedEvents struct {
+	mu   sync.Mutex
+	ids  map[string]string // event id → first outcome
+	ring []string          // the ids in the order they were added, to forget the oldest
+	next int
+}
+
+func (a *appliedEvents) outcome(id string) (string, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o, ok := a.ids[id]
+	return o, ok
+}
+
+func (a *appliedEvents) add(id, outcome string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ids == nil {
+		a.ids = make(map[string]string)
+		a.ring = make([]string, maxAppliedEvents)
+	}
+	if _, ok := a.ids[id]; ok {
+		return
+	}
+	if old := a.ring[a.next]; old != "" {
+		delete(a.ids, old)
+	}
+	a.ring[a.next] = id
+	a.next = (a.next + 1) % len(a.ring)
+	a.ids[id] = outcome
 }
 
 // verifyEvent checks the signature over the raw body, then decodes it.

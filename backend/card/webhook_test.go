@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispace/credits/backend/card/cardtest"
 	"github.com/aispace/credits/shared"
 	"github.com/stripe/stripe-go/v85"
 )
@@ -41,17 +43,17 @@ func outcomeOf(tb testing.TB, rec *httptest.ResponseRecorder) string {
 
 // payingPurchase is the usual setup: Stripe knows testSession as paid ($5.00), the
 // ledger knows testPurchase.
-func payingPurchase(t *testing.T, change func(*Config)) (*fakePaidStripe, *memLedger, *Service) {
+func payingPurchase(t *testing.T, change func(*Config)) (*cardtest.Stripe, *memLedger, *Service) {
 	t.Helper()
-	f := newFakePaidStripe(t, testSecretKey)
-	f.put(sessionObject(testSession, testPurchase, testPI, 500))
+	f := cardtest.NewStripe(t, testSecretKey)
+	f.Put(cardtest.PaidSession(testSession, testPurchase, testPI, 500))
 	l := newMemLedger(testPurchase, asyncPurchase)
 	return f, l, MustOpenService(t, f.URL(), l, change)
 }
 
 func TestWebhookCreditsOnceUnderConcurrentDeliveriesAndReturnPage(t *testing.T) {
 	f, l, s := payingPurchase(t, nil)
-	f.setDelay(5 * time.Millisecond) // widen the window in which the callers overlap
+	f.SetDelay(5 * time.Millisecond) // widen the window in which the callers overlap
 	h := s.Webhook()
 	completed := golden(t, "checkout.session.completed.json")
 	// Stripe may also send async_payment_succeeded for the same session: another event id.
@@ -155,7 +157,7 @@ func TestWebhookRejectsWhatIsNotAGenuineCurrentStripeEvent(t *testing.T) {
 			if code != shared.CodeInvalid || !strings.Contains(msg, tc.message) {
 				t.Fatalf("error %q %q, want code %q and a message about %q", code, msg, shared.CodeInvalid, tc.message)
 			}
-			if n := len(f.recorded()); n != 0 {
+			if n := len(f.Recorded()); n != 0 {
 				t.Fatalf("%d requests to Stripe, want 0", n)
 			}
 			if n := l.callCount("CreditCard"); n != 0 {
@@ -268,7 +270,8 @@ func TestWebhookRoutesEventsToTheLedgerInAnyOrder(t *testing.T) {
 			want{"credited", 50_000, 0, false}},
 		{"DisputeLostRestoresAndClawsBackTheDisputedAmount", [][]byte{completed, created, lost},
 			[]string{"credited", "dispute opened", "dispute lost"}, want{"credited", 20_000, 30_000, false}},
-		{"DisputeLostTwiceClawsBackOnce", [][]byte{completed, created, lost, lost},
+		{"DisputeLostTwiceClawsBackOnce", [][]byte{completed, created, lost,
+			goldenEvent(t, "charge.dispute.closed.lost.json", func(e, o map[string]any) { e["id"] = "evt_lost_again" })},
 			[]string{"credited", "dispute opened", "dispute lost", "dispute lost"}, want{"credited", 20_000, 30_000, false}},
 		{"DisputeClosedBeforeOpenedStaysClosed", [][]byte{completed, won, created},
 			[]string{"credited", "dispute won", "dispute opened"}, want{"credited", 50_000, 0, false}},
@@ -308,10 +311,10 @@ func TestWebhookRoutesEventsToTheLedgerInAnyOrder(t *testing.T) {
 }
 
 func TestWebhookDelayedPaymentCreditsOnlyWhenItSucceeds(t *testing.T) {
-	f := newFakePaidStripe(t, testSecretKey)
-	pending := sessionObject(asyncSession, asyncPurchase, asyncPI, 12_500)
+	f := cardtest.NewStripe(t, testSecretKey)
+	pending := cardtest.PaidSession(asyncSession, asyncPurchase, asyncPI, 12_500)
 	pending["payment_status"] = "unpaid" // complete, bank debit processing
-	f.put(pending)
+	f.Put(pending)
 	l := newMemLedger(asyncPurchase)
 	s := MustOpenService(t, f.URL(), l, nil)
 	h := s.Webhook()
@@ -327,7 +330,7 @@ func TestWebhookDelayedPaymentCreditsOnlyWhenItSucceeds(t *testing.T) {
 	}
 
 	t.Run("Succeeded", func(t *testing.T) {
-		f.pay(asyncSession, asyncPI)
+		f.Pay(asyncSession, asyncPI)
 		if got := outcomeOf(t, deliver(t, h, golden(t, "checkout.session.async_payment_succeeded.json"))); got != "credited" {
 			t.Fatalf("outcome %q, want credited", got)
 		}
@@ -367,8 +370,8 @@ func TestWebhookAcknowledgesEventsThatAreNotOursWithoutEffect(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, l, s := payingPurchase(t, nil)
-			other := sessionObject("cs_test_elsewhere", "pur_of_staging", "pi_staging", 500)
-			f.put(other)
+			other := cardtest.PaidSession("cs_test_elsewhere", "pur_of_staging", "pi_staging", 500)
+			f.Put(other)
 			rec := deliver(t, s.Webhook(), tc.body)
 			if rec.Code != http.StatusOK {
 				t.Fatalf("status %d, want 200 (Stripe must not retry): %s", rec.Code, rec.Body)
@@ -387,18 +390,18 @@ func TestWebhookTransientFailuresAnswer500SoStripeRetries(t *testing.T) {
 	completed := golden(t, "checkout.session.completed.json")
 	for _, tc := range []struct {
 		name   string
-		break_ func(f *fakePaidStripe, l *memLedger)
-		heal   func(f *fakePaidStripe, l *memLedger)
+		break_ func(f *cardtest.Stripe, l *memLedger)
+		heal   func(f *cardtest.Stripe, l *memLedger)
 	}{
 		{"StripeUnavailable",
-			func(f *fakePaidStripe, l *memLedger) { f.fail(http.StatusServiceUnavailable) },
-			func(f *fakePaidStripe, l *memLedger) {}},
+			func(f *cardtest.Stripe, l *memLedger) { f.Fail(http.StatusServiceUnavailable) },
+			func(f *cardtest.Stripe, l *memLedger) {}},
 		{"StripeRefusesTheKey", // a restricted key missing a permission: the operator can fix it
-			func(f *fakePaidStripe, l *memLedger) { f.fail(http.StatusUnauthorized) },
-			func(f *fakePaidStripe, l *memLedger) {}},
+			func(f *cardtest.Stripe, l *memLedger) { f.Fail(http.StatusUnauthorized) },
+			func(f *cardtest.Stripe, l *memLedger) {}},
 		{"JournalUnavailable",
-			func(f *fakePaidStripe, l *memLedger) { l.setFail(errors.New("journal: lease lost")) },
-			func(f *fakePaidStripe, l *memLedger) { l.setFail(nil) }},
+			func(f *cardtest.Stripe, l *memLedger) { l.setFail(errors.New("journal: lease lost")) },
+			func(f *cardtest.Stripe, l *memLedger) { l.setFail(nil) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, l, s := payingPurchase(t, nil)
@@ -456,4 +459,65 @@ func TestGoldenEventsDecodeToTheirActions(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestWebhookRedeliveryOfAnAppliedEventIsADuplicate(t *testing.T) {
+	f, l, s := payingPurchase(t, nil)
+	h := s.Webhook()
+	completed := golden(t, "checkout.session.completed.json")
+	refund := golden(t, "charge.refunded.json")
+	for i, want := range []string{"credited", "duplicate", "duplicate"} {
+		if got := outcomeOf(t, deliver(t, h, completed)); got != want {
+			t.Fatalf("delivery %d: outcome %q, want %q", i, got, want)
+		}
+	}
+	for i, want := range []string{"refunded", "duplicate"} {
+		if got := outcomeOf(t, deliver(t, h, refund)); got != want {
+			t.Fatalf("refund delivery %d: outcome %q, want %q", i, got, want)
+		}
+	}
+	if n := f.Count("GET", "/v1/checkout/sessions/"+testSession); n != 1 {
+		t.Fatalf("Stripe was asked %d times, want 1: a duplicate is answered without it", n)
+	}
+	if n, m := l.callCount("CreditCard"), l.callCount("RefundCard"); n != 1 || m != 1 {
+		t.Fatalf("ledger calls: CreditCard %d, RefundCard %d; want 1 each", n, m)
+	}
+	if st := l.state(testPurchase); st.Remaining != 30_000 {
+		t.Fatalf("remaining %d, want 30000", st.Remaining)
+	}
+
+	t.Run("PendingIsNotRemembered", func(t *testing.T) {
+		// A session still processing answers "pending"; a resend after the payment
+		// succeeded must be applied, not answered as a duplicate.
+		f, l, s := payingPurchase(t, nil)
+		sess := cardtest.PaidSession(testSession, testPurchase, testPI, 500)
+		sess["payment_status"] = "unpaid"
+		f.Put(sess)
+		if got := outcomeOf(t, deliver(t, s.Webhook(), completed)); got != "pending" {
+			t.Fatalf("outcome %q, want pending", got)
+		}
+		f.Pay(testSession, testPI)
+		if got := outcomeOf(t, deliver(t, s.Webhook(), completed)); got != "credited" {
+			t.Fatalf("resent after payment: outcome %q, want credited", got)
+		}
+		if st := l.state(testPurchase); st.Remaining != 50_000 {
+			t.Fatalf("remaining %d, want 50000", st.Remaining)
+		}
+	})
+
+	t.Run("ForgetsTheOldestBeyondItsBound", func(t *testing.T) {
+		var a appliedEvents
+		for i := range maxAppliedEvents + 1 {
+			a.add(fmt.Sprint("evt_", i), "credited")
+		}
+		if _, ok := a.outcome("evt_0"); ok {
+			t.Fatal("the oldest id is still remembered past the bound")
+		}
+		if _, ok := a.outcome(fmt.Sprint("evt_", maxAppliedEvents)); !ok {
+			t.Fatal("the newest id is forgotten")
+		}
+		if len(a.ids) != maxAppliedEvents {
+			t.Fatalf("%d ids remembered, want %d", len(a.ids), maxAppliedEvents)
+		}
+	})
 }

@@ -1,9 +1,17 @@
-package card
+// Package cardtest has what tests of card payments share: a local stand-in for the
+// parts of Stripe's API that card payments use, which (unlike stripe-mock) can say a
+// Checkout Session is paid, and Stripe events built and signed the way Stripe sends
+// them.
+//
+// It is for tests only. It imports nothing of this module, so the card package's own
+// tests can use it as well as the server's.
+package cardtest
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,81 +21,116 @@ import (
 	"time"
 )
 
-// fakePaidStripe is a local stand-in for Stripe's Checkout Sessions API that can say a
-// session is paid, which stripe-mock never does (it is stateless and answers every
-// session with the same open, unpaid fixture). It records every request, answers
-// sessions from a map the test controls, lists them by payment intent, creates them
-// idempotently by Idempotency-Key like Stripe, and can be told to fail.
-type fakePaidStripe struct {
-	t   testing.TB
+// Stripe is a local fake of Stripe's Checkout Sessions API that answers sessions as
+// paid once the test says so (Pay); stripe-mock is stateless and never does. It
+// records every request, creates sessions idempotently by Idempotency-Key as Stripe
+// does, retrieves, lists by payment intent and expires them, and fails on request
+// (Fail). It checks the API key and nothing else: request shapes are stripe-mock's job.
+type Stripe struct {
 	srv *httptest.Server
 	key string // the only API key it accepts
 
 	mu       sync.Mutex
 	sessions map[string]map[string]any // by id: the JSON object
 	byIdem   map[string]string         // Idempotency-Key → session id
-	requests []recordedRequest
+	requests []Request
 	failNext []int // statuses for the next requests, then normal service
 	delay    time.Duration
 	created  int
 }
 
-type recordedRequest struct {
+// Request is one request the fake received.
+type Request struct {
 	Method, Path string
 	Header       http.Header
-	Form         url.Values // POST body or query
+	Form         url.Values // the POST body, or the query of a GET
 }
 
-func newFakePaidStripe(t testing.TB, key string) *fakePaidStripe {
-	f := &fakePaidStripe{t: t, key: key, sessions: map[string]map[string]any{}, byIdem: map[string]string{}}
+// NewStripe starts a fake that accepts the API key key; it stops when the test ends.
+func NewStripe(tb testing.TB, key string) *Stripe {
+	f := &Stripe{key: key, sessions: map[string]map[string]any{}, byIdem: map[string]string{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
+	tb.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fakePaidStripe) URL() string { return f.srv.URL }
+// URL is the fake's API base URL.
+func (f *Stripe) URL() string { return f.srv.URL }
 
-// put stores (or replaces) a session as the API will answer it.
-func (f *fakePaidStripe) put(s map[string]any) {
+// Put stores (or replaces) a session as the API will answer it.
+func (f *Stripe) Put(s map[string]any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sessions[s["id"].(string)] = s
 }
 
-// pay marks a stored session complete and paid, as Stripe does once the buyer paid.
-func (f *fakePaidStripe) pay(id, paymentIntent string) {
+// Pay marks a stored session complete and paid by paymentIntent, as Stripe does once
+// the buyer paid.
+func (f *Stripe) Pay(id, paymentIntent string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := f.sessions[id]
+	if s == nil {
+		panic("cardtest: Pay of unknown session " + id)
+	}
 	s["status"], s["payment_status"], s["payment_intent"] = "complete", "paid", paymentIntent
 }
 
-func (f *fakePaidStripe) fail(statuses ...int) {
+// Session returns a copy of a stored session (nil if unknown), e.g. to put in an event.
+func (f *Stripe) Session(id string) map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.sessions[id]
+	if s == nil {
+		return nil
+	}
+	c := maps.Clone(s)
+	if m, ok := s["metadata"].(map[string]any); ok {
+		c["metadata"] = maps.Clone(m)
+	}
+	return c
+}
+
+// Fail makes the next requests answer these statuses (a Stripe error body), in order.
+func (f *Stripe) Fail(statuses ...int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failNext = append(f.failNext, statuses...)
 }
 
-func (f *fakePaidStripe) setDelay(d time.Duration) {
+// SetDelay makes every answer wait d, to widen races.
+func (f *Stripe) SetDelay(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.delay = d
 }
 
-func (f *fakePaidStripe) recorded() []recordedRequest {
+// Recorded returns every request received so far.
+func (f *Stripe) Recorded() []Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]recordedRequest(nil), f.requests...)
+	return append([]Request(nil), f.requests...)
 }
 
-func (f *fakePaidStripe) serve(w http.ResponseWriter, r *http.Request) {
+// Count is how many requests had this method and path.
+func (f *Stripe) Count(method, path string) int {
+	n := 0
+	for _, r := range f.Recorded() {
+		if r.Method == method && r.Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *Stripe) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	form, _ := url.ParseQuery(string(body))
 	if r.Method == http.MethodGet {
 		form = r.URL.Query()
 	}
 	f.mu.Lock()
-	f.requests = append(f.requests, recordedRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
+	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Form: form})
 	delay := f.delay
 	var fail int
 	if len(f.failNext) > 0 {
@@ -108,7 +151,9 @@ func (f *fakePaidStripe) serve(w http.ResponseWriter, r *http.Request) {
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	switch id, isOne := strings.CutPrefix(r.URL.Path, "/v1/checkout/sessions/"); {
+	rest, isOne := strings.CutPrefix(r.URL.Path, "/v1/checkout/sessions/")
+	id, action, _ := strings.Cut(rest, "/")
+	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions":
 		if id, ok := f.byIdem[r.Header.Get("Idempotency-Key")]; ok {
 			writeJSON(w, f.sessions[id])
@@ -128,7 +173,19 @@ func (f *fakePaidStripe) serve(w http.ResponseWriter, r *http.Request) {
 		f.sessions[id] = s
 		f.byIdem[r.Header.Get("Idempotency-Key")] = id
 		writeJSON(w, s)
-	case r.Method == http.MethodGet && isOne:
+	case r.Method == http.MethodPost && isOne && action == "expire":
+		s, ok := f.sessions[id]
+		if !ok {
+			stripeError(w, http.StatusNotFound, "invalid_request_error", "resource_missing", "No such checkout.session: '"+id+"'")
+			return
+		}
+		if s["status"] != "open" {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", "", "Only Checkout Sessions with a status in [\"open\"] can be expired.")
+			return
+		}
+		s["status"], s["url"] = "expired", nil
+		writeJSON(w, s)
+	case r.Method == http.MethodGet && isOne && action == "":
 		s, ok := f.sessions[id]
 		if !ok {
 			stripeError(w, http.StatusNotFound, "invalid_request_error", "resource_missing", "No such checkout.session: '"+id+"'")
@@ -165,9 +222,9 @@ func atoi(s string) int64 {
 	return n
 }
 
-// sessionObject is a Checkout Session as Stripe answers it once paid by card; tests
+// PaidSession is a Checkout Session as Stripe answers it once paid by card; tests
 // change fields to make it open, unpaid, expired, foreign...
-func sessionObject(id, purchaseID, paymentIntent string, cents int64) map[string]any {
+func PaidSession(id, purchaseID, paymentIntent string, cents int64) map[string]any {
 	return map[string]any{
 		"id": id, "object": "checkout.session", "mode": "payment",
 		"status": "complete", "payment_status": "paid",
