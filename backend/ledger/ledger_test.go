@@ -375,3 +375,24 @@ func TestErrNotWriterWhenClosed(t *testing.T) {
 		t.Fatalf("charge after close: %v, want ErrNotWriter", err)
 	}
 }
+
+// TestChargeRepeatedAfterRestartGetsTheFirstAnswer: the idempotency index is not in
+// snapshots (it would double their size); it must be rebuilt when one is loaded.
+func TestChargeRepeatedAfterRestartGetsTheFirstAnswer(t *testing.T) {
+	s := MustOpenStore(t, t.TempDir())
+	l, err := ledger.Open(context.Background(), ledger.Config{Journal: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := MustAccount(t, l, "acct_a", 1000)
+	first, err := l.Charge(context.Background(), ledger.ChargeRequest{Key: key, Idem: "once", Credits: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close(context.Background()) // writes a snapshot: the restart loads from it
+	l2 := MustOpenLedger(t, s, ledger.Config{})
+	again, err := l2.Charge(context.Background(), ledger.ChargeRequest{Key: key, Idem: "once", Credits: 300})
+	if err != nil || again.ID != first.ID || again.Balance != 700 || balance(t, l2, "acct_a") != 700 {
+		t.Fatalf("repeat after restart: %+v, %v; balance %d; want the first answer and one debit", again, err, balance(t, l2, "acct_a"))
+	}
+}

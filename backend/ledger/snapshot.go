@@ -64,7 +64,7 @@ func decodeState(b []byte) (*State, error) {
 		return nil, err
 	}
 	defer zr.Close()
-	st := NewState()
+	st := &State{} // not NewState: init must rebuild the indexes from what was decoded
 	if err := gob.NewDecoder(zr).Decode(st); err != nil {
 		return nil, fmt.Errorf("ledger: snapshot: %w", err)
 	}
