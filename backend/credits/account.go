@@ -205,10 +205,12 @@ func (a *Account) Release(id string, now time.Time) (*Hold, error) {
 	return h, nil
 }
 
-// Clawback takes back credits after a refund or a lost dispute: first from what is
-// free in the lot ref names, then from the other lots in spending order, and what is
-// still missing becomes debt (a negative balance, the only way to one). It returns
-// how much came from lots and how much became debt.
+// Clawback takes back credits after a refund or a lost dispute: from what is free in
+// the lot that purchase added (SPEC §6), and what that lot no longer has becomes debt
+// — a negative balance, the only way to one, shown to the holder and repaid first from
+// the next credits added. Without a lot (support's clawback), it takes from the lots
+// in spending order before any debt. It returns how much came from lots and how much
+// became debt.
 func (a *Account) Clawback(lotID string, credits int64, now time.Time) (fromLots, debt int64) {
 	if credits <= 0 {
 		return 0, 0
@@ -223,15 +225,9 @@ func (a *Account) Clawback(lotID string, credits int64, now time.Time) (fromLots
 		}
 	}
 	for _, l := range a.Lots {
-		if l.ID == lotID {
+		if lotID == "" || l.ID == lotID {
 			takeFrom(l)
 		}
-	}
-	for _, l := range a.Lots {
-		if left == 0 {
-			break
-		}
-		takeFrom(l)
 	}
 	a.Debt += left
 	return credits - left, left

@@ -189,46 +189,30 @@ func TestHeldCreditsSurviveTheirLotsExpiry(t *testing.T) {
 	}
 }
 
-func TestClawbackTakesFromThePurchaseThenOthersThenDebt(t *testing.T) {
+func TestClawbackTakesFromThePurchasesLotThenBecomesDebt(t *testing.T) {
 	a := &Account{}
 	now := at("2026-06-10T12:00:00Z")
 	a.AddLot(&Lot{ID: "bought", Credits: 1000, AddedAt: now})
-	a.AddLot(&Lot{ID: "other", Credits: 300, AddedAt: now})
-	a.Charge(900, now) // "bought" is spent first? both expire together; added same time → by id
-	fromLots, debt := a.Clawback("bought", 1000, now)
-	if fromLots+debt != 1000 {
-		t.Fatalf("clawback %d + %d != 1000", fromLots, debt)
+	a.AddLot(&Lot{ID: "other", Credits: 300, AddedAt: now.Add(time.Hour)})
+	if err := a.Charge(900, now); err != nil { // from "bought", added first
+		t.Fatal(err)
 	}
-	if a.Balance() != 1300-900-1000 {
-		t.Fatalf("balance %d, want %d", a.Balance(), 1300-900-1000)
+	fromLots, debt := a.Clawback("bought", 1000, now)
+	if fromLots != 100 || debt != 900 || a.Lot("other").Remaining != 300 {
+		t.Fatalf("clawback: %d from lots, %d debt, other lot %d; want 100, 900 and untouched", fromLots, debt, a.Lot("other").Remaining)
+	}
+	if a.Balance() != 300-900 {
+		t.Fatalf("balance %d, want %d (negative: shown as debt)", a.Balance(), 300-900)
 	}
 	// The debt is repaid first from the next credits added.
 	a.AddLot(&Lot{ID: "next", Credits: 1000, AddedAt: now})
-	if a.Debt != 0 || a.Balance() != 400 || a.Lot("next").RepaidDebt != 600 {
+	if a.Debt != 0 || a.Balance() != 400 || a.Lot("next").RepaidDebt != 900 {
 		t.Fatalf("after top-up: debt %d balance %d lot %+v", a.Debt, a.Balance(), a.Lot("next"))
 	}
-}
-
-func TestDueExactlyWhenAdvanceWouldChangeSomething(t *testing.T) {
-	a := &Account{Allowance: 10}
-	now := at("2026-06-10T12:00:00Z")
-	if !a.Due(now) {
-		t.Fatal("a new account is due its first day")
-	}
-	a.Advance(now)
-	a.AddLot(&Lot{ID: "l", Credits: 100, AddedAt: now.Add(-31 * Day)})
-	if !a.Due(now) {
-		t.Fatal("a lot past its expiry is due")
-	}
-	a.Advance(now)
-	a.Reserve("h", 5, now, now.Add(time.Minute))
-	if a.Due(now.Add(59 * time.Second)) {
-		t.Fatal("nothing is due before the hold expires")
-	}
-	if !a.Due(now.Add(time.Minute)) {
-		t.Fatal("an expired hold is due")
-	}
-	if !a.Due(at("2026-06-11T00:00:00Z")) {
-		t.Fatal("midnight is due")
+	// Support's clawback without a lot takes from the lots in spending order.
+	b := &Account{}
+	b.AddLot(&Lot{ID: "x", Credits: 100, AddedAt: now})
+	if from, d := b.Clawback("", 150, now); from != 100 || d != 50 {
+		t.Fatalf("support clawback: %d from lots, %d debt", from, d)
 	}
 }

@@ -21,7 +21,8 @@
 //     was granted before the expiry, so its capture is honoured; what is released
 //     from an expired lot expires at that moment.
 //   - Balance is what remains in unexpired lots, minus what is held, minus debt.
-//     Spending never makes it negative; only a clawback (a refund or a lost dispute)
-//     may, and then the shortfall is recorded as debt, shown, and repaid first from
-//     the next credits added.
+//     Spending never makes it negative; only a clawback may: a refund or a lost
+//     dispute takes back from what remains of that purchase's lot, and what the lot
+//     no longer has is recorded as debt, shown, and repaid first from the next
+//     credits added.
 package credits
