@@ -151,3 +151,77 @@ func submitTx(id, secret, txHash string) error {
 	return callAPI("POST", "/api/v1/purchases/"+url.PathEscape(id)+"/tx",
 		shared.SubmitTxRequest{TxHash: txHash}, nil, purchaseSecretHeader(secret))
 }
+
+// getAccountKey reads the holder's Secure Key ("View your Secure Key").
+func getAccountKey() (string, error) {
+	var k shared.KeyBody
+	return k.Key, callAPI("GET", "/api/v1/account/key", nil, &k, nil)
+}
+
+// rotateAccountKey replaces the holder's key; the old one stops working at once.
+func rotateAccountKey() (string, error) {
+	var k shared.KeyBody
+	return k.Key, callAPI("POST", "/api/v1/account/key/rotate", nil, &k, nil)
+}
+
+// setDailyCap sets the holder's daily spending cap; nil removes it. The answer is
+// the account as it is now.
+func setDailyCap(cap *int64) (shared.Account, error) {
+	var a shared.Account
+	return a, callAPI("POST", "/api/v1/account/daily-cap", shared.DailyCapRequest{DailyCap: cap}, &a, nil)
+}
+
+// getUsage reads one page of the holder's usage history, newest first; cursor ""
+// is the first page.
+func getUsage(cursor string, limit int) (shared.Usage, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var u shared.Usage
+	return u, callAPI("GET", "/api/v1/account/usage?"+q.Encode(), nil, &u, nil)
+}
+
+// downloadUsageCSV asks for the whole usage history as CSV (Accept: text/csv) and
+// hands it to the browser as a file download.
+func downloadUsageCSV() error {
+	if app.IsServer {
+		return errNotInBrowser
+	}
+	res, err := await(app.Window().Call("fetch", "/api/v1/account/usage", map[string]any{
+		"credentials": "same-origin",
+		"cache":       "no-store",
+		"headers":     map[string]any{"Accept": "text/csv"},
+	}))
+	if err != nil {
+		return errNetwork
+	}
+	if status := res.Get("status").Int(); status >= 400 {
+		text, _ := await(res.Call("text"))
+		var eb shared.ErrorBody
+		if text != nil && text.Type() == app.TypeString {
+			_ = json.Unmarshal([]byte(text.String()), &eb)
+		}
+		return &apiError{Status: status, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	blob, err := await(res.Call("blob"))
+	if err != nil {
+		return errNetwork
+	}
+	saveBlob(blob, "aispace-credits-usage.csv")
+	return nil
+}
+
+// recoverChallenge asks for the message a wallet that paid into an account signs
+// to recover its key.
+func recoverChallenge(wallet string) (string, error) {
+	var c shared.RecoverChallenge
+	return c.Message, callAPI("POST", "/api/v1/recover/challenge", shared.RecoverChallengeRequest{Wallet: wallet}, &c, nil)
+}
+
+// recoverKey exchanges the signed challenge for the key of the account the wallet
+// paid into.
+func recoverKey(wallet, signature string) (string, error) {
+	var k shared.KeyBody
+	return k.Key, callAPI("POST", "/api/v1/recover", shared.RecoverRequest{Wallet: wallet, Signature: signature}, &k, nil)
+}

@@ -3,14 +3,17 @@ package app
 import (
 	"errors"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// This file wraps the browser APIs the pages use, other than the wallet (wallet.go):
-// promises, connectivity, the app-ready marker, the clipboard, the storage of
-// purchase secrets and full-page redirects. Nothing else in the package calls
-// app.Window().
+// This file wraps the browser APIs the pages use, other than the wallet (wallet.go)
+// and fetch (api.go): promises, connectivity, the app-ready marker, the clipboard,
+// full-page redirects, the page's origin, file downloads and the purchase
+// websocket. Nothing else in the package calls app.Window().
 
 // errNotInBrowser is returned by the wrappers when they run outside a browser (during
 // server-side prerendering), where there is no window to call.
@@ -129,8 +132,12 @@ func isMobile() bool {
 		return false
 	}
 	nav := app.Window().Get("navigator")
-	if uad := nav.Get("userAgentData"); uad.Truthy() {
-		return uad.Get("mobile").Bool()
+	if uad := nav.Get("userAgentData"); uad.Truthy() && uad.Get("mobile").Bool() {
+		return true
+	}
+	ua := nav.Get("userAgent").String()
+	if strings.Contains(ua, "Mobi") || strings.Contains(ua, "Android") || strings.Contains(ua, "iPhone") || strings.Contains(ua, "iPad") {
+		return true
 	}
 	return app.Window().Call("matchMedia", "(pointer: coarse)").Get("matches").Bool()
 }
@@ -164,4 +171,119 @@ func currentURL() string {
 		return ""
 	}
 	return app.Window().Get("location").Get("href").String()
+}
+
+// pageOrigin is the page's scheme and host ("https://credits.example.com"), for
+// URLs a wallet or another app opens from outside the page.
+func pageOrigin() string {
+	if app.IsServer {
+		return ""
+	}
+	return app.Window().Get("location").Get("origin").String()
+}
+
+// saveBlob hands a Blob to the browser as a download named filename, through a
+// temporary object URL and a clicked <a download>.
+func saveBlob(blob app.Value, filename string) {
+	if app.IsServer {
+		return
+	}
+	w := app.Window()
+	u := w.Get("URL").Call("createObjectURL", blob)
+	doc := w.Get("document")
+	a := doc.Call("createElement", "a")
+	a.Set("href", u)
+	a.Set("download", filename)
+	a.Get("style").Set("display", "none")
+	doc.Get("body").Call("appendChild", a)
+	a.Call("click")
+	a.Call("remove")
+	// Revoke later: the download starts asynchronously from the URL.
+	time.AfterFunc(time.Minute, func() { w.Get("URL").Call("revokeObjectURL", u) })
+}
+
+// socket is a WebSocket to this origin carrying text messages. Its callbacks run
+// on the browser's event loop, so they must only hand their news to the page
+// (ctx.Dispatch), never block.
+type socket struct {
+	ws    app.Value
+	funcs []app.Func
+	once  sync.Once
+}
+
+// openSocket connects to path on this origin (ws:// or wss:// as the page is http
+// or https). onOpen runs when it is connected, onMessage for each text message,
+// and onClose once when it closes or fails to connect; after onClose the socket
+// is done.
+func openSocket(path string, onOpen func(), onMessage func(string), onClose func()) (*socket, error) {
+	if app.IsServer {
+		return nil, errNotInBrowser
+	}
+	loc := app.Window().Get("location")
+	scheme := "ws://"
+	if loc.Get("protocol").String() == "https:" {
+		scheme = "wss://"
+	}
+	s := &socket{ws: app.Window().Get("WebSocket").New(scheme + loc.Get("host").String() + path)}
+	handler := func(f func(app.Value)) app.Func {
+		fn := app.FuncOf(func(_ app.Value, args []app.Value) any { f(firstArg(args)); return nil })
+		s.funcs = append(s.funcs, fn)
+		return fn
+	}
+	s.ws.Set("onopen", handler(func(app.Value) { onOpen() }))
+	s.ws.Set("onmessage", handler(func(ev app.Value) {
+		if d := ev.Get("data"); d.Type() == app.TypeString {
+			onMessage(d.String())
+		}
+	}))
+	s.ws.Set("onclose", handler(func(app.Value) {
+		s.close()
+		onClose()
+	}))
+	return s, nil
+}
+
+// send writes one text message.
+func (s *socket) send(text string) {
+	if s.ws.Get("readyState").Int() == 1 { // OPEN
+		s.ws.Call("send", text)
+	}
+}
+
+// close disconnects without calling onClose, and releases the callbacks.
+func (s *socket) close() {
+	s.once.Do(func() {
+		for _, name := range []string{"onopen", "onmessage", "onclose"} {
+			s.ws.Set(name, nil)
+		}
+		if st := s.ws.Get("readyState").Int(); st == 0 || st == 1 { // CONNECTING, OPEN
+			s.ws.Call("close")
+		}
+		funcs := s.funcs
+		// A callback may be the caller: release once it has returned.
+		time.AfterFunc(time.Second, func() {
+			for _, f := range funcs {
+				f.Release()
+			}
+		})
+	})
+}
+
+// revealElement scrolls the element with id to the top of the screen (below the
+// sticky header, by its CSS scroll-margin) and, when focusID is not "", moves the
+// focus to that element without scrolling again.
+func revealElement(id, focusID string) {
+	if app.IsServer {
+		return
+	}
+	doc := app.Window().Get("document")
+	if e := doc.Call("getElementById", id); e.Truthy() {
+		e.Call("scrollIntoView", map[string]any{"block": "start"})
+	}
+	if focusID == "" {
+		return
+	}
+	if f := doc.Call("getElementById", focusID); f.Truthy() {
+		f.Call("focus", map[string]any{"preventScroll": true})
+	}
 }

@@ -17,34 +17,81 @@ const defaultCardMin shared.Cents = 50
 var quickAmounts = []string{"5", "10", "25", "50"}
 
 // buyPage is "/" and "/buy": the buyer enters a USD amount, sees the credits and the
-// ETH it comes to, and pays by card or with ETH on Base.
+// ETH it comes to at the live price, and pays by card or with ETH on Base. A deep
+// link may prefill the amount: /buy?usd=25.
 type buyPage struct {
 	app.Compo
 
-	amount   string        // what the buyer typed, in USD
-	config   shared.Config // the operator's settings; zero until loaded
-	ethUSD   string        // the live ETH/USD price, "" until known
-	busy     string        // the method of the purchase being started, "" when idle
-	problem  string        // what went wrong with the last attempt, for the buyer
-	noWallet bool          // a phone browser with no wallet injected: offer MetaMask
+	// ctx is the component's own context, kept from OnMount: an event handler's
+	// context belongs to the element clicked, and go-app drops its Dispatch once a
+	// re-render has replaced that element, so work that outlives a click uses this.
+	ctx app.Context
+
+	amount     string        // what the buyer typed, in USD
+	config     shared.Config // the operator's settings; zero until loaded
+	configured bool          // config has answered
+	ethUSD     string        // the live ETH/USD price, "" until known
+	priceErr   bool          // the price is unavailable (stale or unreachable)
+	busy       string        // the method of the purchase being started, "" when idle
+	problem    string        // what went wrong with the last attempt, for the buyer
+	noWallet   bool          // a phone browser with no wallet injected: offer MetaMask
+	wallets    []wallet      // this browser's wallets, when the buyer must choose one
+	stop       chan struct{} // closed on dismount: stops the price refresh
 }
+
+// priceRefresh is how often the Buy page reads the live ETH price again.
+const priceRefresh = 20 * time.Second
 
 func (p *buyPage) OnInit() { p.amount = "10" }
 
+func (p *buyPage) OnNav(ctx app.Context) {
+	if usd := ctx.Page().URL().Query().Get("usd"); usd != "" {
+		if _, err := shared.ParseUSD(usd); err == nil {
+			p.amount = usd
+		}
+	}
+}
+
 func (p *buyPage) OnMount(ctx app.Context) {
+	p.ctx = ctx
 	p.noWallet = isMobile() && !hasInjectedWallet()
+	p.stop = make(chan struct{})
+	stop := p.stop
 	ctx.Async(func() {
-		cfg, cfgErr := getConfig()
-		price, priceErr := getPrice()
-		ctx.Dispatch(func(app.Context) {
-			if cfgErr == nil {
-				p.config = cfg
-			}
-			if priceErr == nil {
-				p.ethUSD = price.EthUSD
-			}
-		})
+		cfg, err := getConfig()
+		if err == nil {
+			ctx.Dispatch(func(app.Context) { p.config, p.configured = cfg, true })
+		}
 	})
+	ctx.Async(func() {
+		for {
+			price, err := getPrice()
+			ctx.Dispatch(func(app.Context) { p.setPrice(price, err) })
+			select {
+			case <-stop:
+				return
+			case <-time.After(priceRefresh):
+			}
+		}
+	})
+}
+
+func (p *buyPage) OnDismount() {
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+}
+
+// setPrice is where the live price lands; a failed read keeps the last price
+// unless the server says it is stale.
+func (p *buyPage) setPrice(price shared.Price, err error) {
+	switch {
+	case err == nil:
+		p.ethUSD, p.priceErr = price.EthUSD, false
+	case isAPICode(err, shared.CodePriceUnavailable):
+		p.ethUSD, p.priceErr = "", true
+	}
 }
 
 // setAmount keeps what the buyer typed; the credits and ETH follow from it.
@@ -54,8 +101,10 @@ func (p *buyPage) setAmount(s string) {
 }
 
 // pay checks the amount and starts a purchase by method; on success the buyer goes
-// to Stripe Checkout (card) or to the purchase's progress page (crypto).
+// to Stripe Checkout (card) or to the purchase's page (crypto), where the payment
+// is reviewed and sent.
 func (p *buyPage) pay(ctx app.Context, method string) {
+	ctx = p.ctx
 	if p.busy != "" {
 		return
 	}
@@ -68,41 +117,73 @@ func (p *buyPage) pay(ctx app.Context, method string) {
 		p.problem = "Card payments start at $" + p.cardMin().String() + " (Stripe's minimum). You can still pay this amount with crypto."
 		return
 	}
-	p.busy, p.problem = method, ""
+	if max, err := shared.ParseUSD(p.config.MaxUSD); err == nil && cents > max {
+		p.problem = "The most one purchase can be is $" + max.String() + "."
+		return
+	}
+	p.busy, p.problem, p.wallets = method, "", nil
 	usd := cents.String()
 	ctx.Async(func() {
-		created, err := startPurchase(method, usd)
+		if method == shared.MethodCard {
+			created, err := createPurchase(shared.CreatePurchaseRequest{USD: usd, Method: method})
+			ctx.Dispatch(func(ctx app.Context) { p.started(ctx, created, err) })
+			return
+		}
+		wallets, err := discoverWallets(discoveryWait)
+		if err != nil && !errors.Is(err, errNoWallet) {
+			ctx.Dispatch(func(ctx app.Context) { p.started(ctx, shared.PurchaseCreated{}, err) })
+			return
+		}
 		ctx.Dispatch(func(ctx app.Context) {
-			p.busy = ""
-			if err != nil {
-				p.problem = explain(err)
-				return
+			switch len(wallets) {
+			case 0:
+				// No wallet here: the purchase page offers MetaMask's app and a QR code.
+				p.startCrypto(ctx, usd, nil)
+			case 1:
+				p.startCrypto(ctx, usd, &wallets[0])
+			default:
+				p.busy, p.wallets = "", wallets // the buyer chooses
 			}
-			savePurchaseSecret(ctx, created.ID, created.Secret)
-			if created.Card != nil && created.Card.CheckoutURL != "" {
-				assignLocation(created.Card.CheckoutURL)
-				return
-			}
-			ctx.Navigate(PurchasePath(created.ID))
 		})
 	})
 }
 
-// startPurchase asks the backend for a purchase; a crypto purchase first connects the
-// wallet, whose address the quote is bound to. It waits, so it runs in ctx.Async.
-func startPurchase(method, usd string) (shared.PurchaseCreated, error) {
-	req := shared.CreatePurchaseRequest{USD: usd, Method: method}
-	if method == shared.MethodCrypto {
-		wallets, err := discoverWallets(300 * time.Millisecond)
-		if err != nil {
-			return shared.PurchaseCreated{}, err
-		}
-		// TODO(purchase flow): let the buyer choose when several wallets announce.
-		if req.Wallet, err = wallets[0].requestAccounts(); err != nil {
-			return shared.PurchaseCreated{}, err
-		}
+// startCrypto connects wl (when there is one), so the quote is bound to the
+// buyer's wallet, and asks the backend for the quote.
+func (p *buyPage) startCrypto(ctx app.Context, usd string, wl *wallet) {
+	ctx = p.ctx
+	p.busy, p.wallets = shared.MethodCrypto, nil
+	if wl != nil {
+		_ = ctx.LocalStorage().Set(preferredWalletKey, wl.id())
 	}
-	return createPurchase(req)
+	ctx.Async(func() {
+		req := shared.CreatePurchaseRequest{USD: usd, Method: shared.MethodCrypto}
+		if wl != nil {
+			account, err := wl.requestAccounts()
+			if err != nil {
+				ctx.Dispatch(func(ctx app.Context) { p.started(ctx, shared.PurchaseCreated{}, err) })
+				return
+			}
+			req.Wallet = account
+		}
+		created, err := createPurchase(req)
+		ctx.Dispatch(func(ctx app.Context) { p.started(ctx, created, err) })
+	})
+}
+
+// started is where a purchase attempt ends: off to pay, or a problem in words.
+func (p *buyPage) started(ctx app.Context, created shared.PurchaseCreated, err error) {
+	p.busy = ""
+	if err != nil {
+		p.problem = explain(err)
+		return
+	}
+	savePurchaseSecret(ctx, created.ID, created.Secret)
+	if created.Card != nil && created.Card.CheckoutURL != "" {
+		assignLocation(created.Card.CheckoutURL)
+		return
+	}
+	ctx.Navigate(PurchasePath(created.ID))
 }
 
 func (p *buyPage) cardMin() shared.Cents {
@@ -111,6 +192,9 @@ func (p *buyPage) cardMin() shared.Cents {
 	}
 	return defaultCardMin
 }
+
+// cardOff reports whether the operator's settings say card payments are off.
+func (p *buyPage) cardOff() bool { return p.configured && !p.config.CardEnabled }
 
 func (p *buyPage) paymentAddress() string {
 	if p.config.PaymentAddress != "" {
@@ -160,14 +244,14 @@ func (p *buyPage) Render() app.UI {
 				}).Else(func() app.UI {
 					return app.Strong().ID("credits-out").Class("receive-credits muted").Text("—")
 				}),
-				app.Span().Class("receive-eth").Text(ethLine(cents, amountErr, p.ethUSD)),
+				app.Span().ID("eth-out").Class("receive-eth").Text(ethLine(cents, amountErr, p.ethUSD, p.priceErr)),
 			),
 
 			alert(p.problem),
 
 			app.Div().Class("actions").Body(
 				app.Button().ID("pay-card").Type("button").Class("button primary").
-					Disabled(p.busy != "").
+					Disabled(p.busy != "" || p.cardOff()).
 					Text(busyText(p.busy == shared.MethodCard, "Pay with Card", "Opening checkout…")).
 					OnClick(func(ctx app.Context, e app.Event) { p.pay(ctx, shared.MethodCard) }),
 				app.Button().ID("pay-crypto").Type("button").Class("button secondary").
@@ -175,11 +259,28 @@ func (p *buyPage) Render() app.UI {
 					Text(busyText(p.busy == shared.MethodCrypto, "Pay with Crypto", "Connecting your wallet…")).
 					OnClick(func(ctx app.Context, e app.Event) { p.pay(ctx, shared.MethodCrypto) }),
 			),
+			app.If(p.cardOff(), func() app.UI {
+				return app.P().ID("card-off").Class("hint").Text("Card payments are not available on this server right now: pay with crypto.")
+			}),
+			app.If(len(p.wallets) > 1, func() app.UI {
+				return app.Div().ID("wallet-choice").Class("choice").Role("group").Aria("labelledby", "wallet-choice-title").Body(
+					app.P().ID("wallet-choice-title").Text("Choose your wallet:"),
+					app.Range(p.wallets).Slice(func(i int) app.UI {
+						wl := p.wallets[i]
+						return app.Button().Type("button").Class("button secondary wallet-option").Body(
+							app.If(strings.HasPrefix(wl.Info.Icon, "data:image/"), func() app.UI {
+								return app.Img().Src(wl.Info.Icon).Alt("").Width(24).Height(24)
+							}),
+							app.Span().Text(wl.Info.Name),
+						).OnClick(func(ctx app.Context, e app.Event) { p.startCrypto(ctx, strings.TrimSpace(p.amount), &wl) })
+					}),
+				)
+			}),
 			app.If(p.noWallet, func() app.UI {
 				return app.P().Class("hint").Body(
-					app.Text("No wallet in this browser? "),
-					app.A().Href(metaMaskDappLink(currentURL())).Text("Open this page in MetaMask"),
-					app.Text(" to pay with crypto, or pay by card."),
+					app.Text("No wallet in this browser? Pay with Crypto shows a QR code for any wallet app, or "),
+					app.A().ID("open-in-metamask").Href(metaMaskDappLink(currentURL())).Text("open this page in MetaMask"),
+					app.Text("."),
 				)
 			}),
 		),
@@ -255,10 +356,12 @@ func busyText(busy bool, idle, working string) string {
 
 // ethLine says what the amount comes to in ETH at the live price. It is an estimate
 // for display: the binding amount is the backend's locked quote.
-func ethLine(cents shared.Cents, amountErr error, ethUSD string) string {
+func ethLine(cents shared.Cents, amountErr error, ethUSD string, unavailable bool) string {
 	switch {
 	case amountErr != nil:
 		return "Enter an amount such as 10 or 12.50"
+	case unavailable:
+		return "The live ETH price is unavailable: crypto payments wait for it, cards work"
 	case ethUSD == "":
 		return "ETH amount: shown with the live price"
 	}
@@ -266,7 +369,7 @@ func ethLine(cents shared.Cents, amountErr error, ethUSD string) string {
 	if !ok {
 		return "ETH amount: shown with the live price"
 	}
-	return "≈ " + eth + " ETH at $" + ethUSD + " per ETH"
+	return "≈ " + eth + " ETH at $" + ethUSD + " per ETH (live)"
 }
 
 // ethEstimate divides cents by the ETH/USD price in integers and writes the result
@@ -303,6 +406,14 @@ func explain(err error) string {
 	switch {
 	case errors.Is(err, errNoWallet):
 		return "No wallet was found in this browser. On a phone, open this page in MetaMask; on a computer, install a wallet extension. Or pay by card."
+	case errors.Is(err, errUserRejected):
+		return "The request was rejected in your wallet, so nothing was sent. Press the button again to retry."
+	case errors.Is(err, errRequestPending):
+		return "Your wallet already has a request waiting: open your wallet to answer it, then try again."
+	case errors.Is(err, errNetwork):
+		return "No connection to the server: check your network and try again."
+	case errors.As(err, &api) && api.Code == shared.CodeUnavailable:
+		return "The server is busy switching over. Try again in a few seconds."
 	case errors.As(err, &wrong):
 		return wrong.Error()
 	case errors.As(err, &api) && api.Code == shared.CodePriceUnavailable:

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aispace/credits/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
@@ -40,8 +42,9 @@ func frame(h *pageHeader, content ...app.UI) app.UI {
 	return app.Div().Class("shell").Body(
 		app.A().Class("skip").Href("#main").Text("Skip to content"),
 		h,
-		&appStatus{},
-		app.Main().ID("main").Class("main").Body(content...),
+		// The status is in <main> so that the offline notice and the dev ribbon,
+		// like all content, belong to a landmark.
+		app.Main().ID("main").Class("main").Body(append([]app.UI{&appStatus{}}, content...)...),
 		siteFooter(),
 	)
 }
@@ -149,4 +152,84 @@ func credits(n int64) string {
 		return "1 Credit"
 	}
 	return shared.FormatCredits(n) + " Credits"
+}
+
+// uitoa writes a uint64 in decimal.
+func uitoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// countdown shows the time left until Until (RFC 3339), ticking every second while
+// it is on screen: "14 min 05 s". It re-renders only itself, not its page.
+type countdown struct {
+	app.Compo
+
+	Until  string // RFC 3339
+	Prefix string // before the time left: "for "
+	Over   string // shown once Until has passed
+
+	now  time.Time
+	stop chan struct{}
+}
+
+func (c *countdown) OnMount(ctx app.Context) {
+	c.now = time.Now()
+	c.stop = make(chan struct{})
+	stop := c.stop
+	ctx.Async(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				ctx.Dispatch(func(app.Context) { c.now = now })
+			}
+		}
+	})
+}
+
+func (c *countdown) OnDismount() {
+	if c.stop != nil {
+		close(c.stop)
+		c.stop = nil
+	}
+}
+
+func (c *countdown) Render() app.UI {
+	until, err := time.Parse(time.RFC3339, c.Until)
+	if err != nil {
+		return app.Span().Class("countdown").Text(c.Over)
+	}
+	now := c.now
+	if now.IsZero() {
+		now = time.Now() // prerendering: the static text is replaced on mount
+	}
+	left := until.Sub(now)
+	if left <= 0 {
+		return app.Span().Class("countdown over").Text(c.Over)
+	}
+	return app.Span().Class("countdown").Body(
+		app.Text(c.Prefix),
+		app.Time().DateTime("%s", c.Until).Text(durationText(left)),
+	)
+}
+
+// durationText writes a duration for people, to the second: "5 h 12 min 03 s",
+// "14 min 05 s", "42 s".
+func durationText(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	two := func(n int64) string {
+		if n < 10 {
+			return "0" + strconv.FormatInt(n, 10)
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	switch {
+	case h > 0:
+		return strconv.FormatInt(h, 10) + " h " + two(m) + " min " + two(s) + " s"
+	case m > 0:
+		return strconv.FormatInt(m, 10) + " min " + two(s) + " s"
+	}
+	return strconv.FormatInt(s, 10) + " s"
 }

@@ -43,13 +43,21 @@ func (p *loginPage) Render() app.UI {
 type loginForm struct {
 	app.Compo
 
+	// ctx is the component's own context, kept from OnMount: an event handler's
+	// context belongs to the element clicked, and go-app drops its Dispatch once a
+	// re-render has replaced that element, so work that outlives a click uses this.
+	ctx app.Context
+
 	key     string
 	show    bool
 	busy    bool
 	problem string
 }
 
+func (f *loginForm) OnMount(ctx app.Context) { f.ctx = ctx }
+
 func (f *loginForm) submit(ctx app.Context) {
+	ctx = f.ctx
 	key := strings.TrimSpace(f.key)
 	if err := shared.CheckKeyFormat(key); err != nil {
 		f.problem = keyProblem(err)

@@ -1,19 +1,23 @@
 package app
 
 import (
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aispace/credits/shared"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
-// This file is the only place that talks to Ethereum wallets: EIP-6963 discovery,
-// EIP-1193 requests (eth_requestAccounts, eth_chainId, wallet_switchEthereumChain,
-// wallet_addEthereumChain, eth_sendTransaction) and the accountsChanged /
-// chainChanged events. Provider errors become the typed errors below, so pages can
-// explain them. Requests wait for the wallet, so they must run in ctx.Async.
+// This file is the only place that talks to Ethereum wallets: EIP-6963 discovery
+// (with the legacy window.ethereum as fallback), EIP-1193 requests
+// (eth_requestAccounts, eth_chainId, wallet_switchEthereumChain,
+// wallet_addEthereumChain, eth_sendTransaction, personal_sign) and the
+// accountsChanged / chainChanged events. Provider errors become the typed errors
+// below, so pages can explain them in words and offer a retry. Requests wait for
+// the wallet, so they must run in ctx.Async.
 
 // Errors a page explains to the buyer.
 var (
@@ -27,6 +31,9 @@ var (
 	errUnauthorized = errors.New("this site is not connected to your wallet")
 	// errNoAccount: the wallet connected but shared no account.
 	errNoAccount = errors.New("your wallet did not share an account")
+	// errBadTxHash: the wallet answered eth_sendTransaction with something that is
+	// not a transaction hash.
+	errBadTxHash = errors.New("your wallet did not return a transaction hash")
 )
 
 // EIP-1193 and MetaMask error codes.
@@ -37,14 +44,20 @@ const (
 	codeRequestPending = -32002
 )
 
-// wrongChainError says the wallet stayed on another network than the payment's.
+// wrongChainError says the wallet stayed on another network than the payment's,
+// because the buyer refused the switch or the wallet could not make it.
 type wrongChainError struct {
-	Want, Got uint64
+	Want    chain
+	Got     uint64
+	Refused bool // the buyer said no to the switch (4001)
 }
 
 func (e *wrongChainError) Error() string {
-	return "your wallet is on network " + strconv.FormatUint(e.Got, 10) + ", not " + chainName(e.Want) +
-		" (" + strconv.FormatUint(e.Want, 10) + "): switch networks in your wallet and try again"
+	msg := "Your wallet is on " + chainLabel(e.Got) + ", not " + e.Want.Name + " (chain " + strconv.FormatUint(e.Want.ID, 10) + ")"
+	if e.Refused {
+		msg += ", and the switch was declined"
+	}
+	return msg + ". Switch to " + e.Want.Name + " in your wallet, or press the button to switch, then pay."
 }
 
 // walletError maps a provider's rejection to the typed errors above; other codes
@@ -70,17 +83,49 @@ type chain struct {
 	ID          uint64
 	Name        string
 	RPCURL      string
-	ExplorerURL string
+	ExplorerURL string // "" when the operator set none (dev)
 }
 
-// baseMainnet is the default payment network of credits-page.md.
+// baseMainnet is the default payment network of credits-page.md, used until
+// /api/v1/config answers.
 var baseMainnet = chain{ID: 8453, Name: "Base", RPCURL: "https://mainnet.base.org", ExplorerURL: "https://basescan.org"}
 
-func chainName(id uint64) string {
-	if id == baseMainnet.ID {
-		return baseMainnet.Name
+// chainFromConfig is the operator's payment network. A relative RPC URL (dev mode
+// serves its chain at /dev/rpc) is made absolute with origin, since a wallet
+// fetches it from outside the page.
+func chainFromConfig(c shared.Config, origin string) chain {
+	ch := baseMainnet
+	if c.ChainID == 0 {
+		return ch
 	}
-	return "network"
+	ch.ID, ch.ExplorerURL = c.ChainID, strings.TrimRight(c.ExplorerURL, "/")
+	if c.ChainName != "" {
+		ch.Name = c.ChainName
+	} else if c.ChainID != baseMainnet.ID {
+		ch.Name = chainLabel(c.ChainID)
+	}
+	if c.RPCURL != "" {
+		ch.RPCURL = c.RPCURL
+		if strings.HasPrefix(ch.RPCURL, "/") {
+			ch.RPCURL = strings.TrimRight(origin, "/") + ch.RPCURL
+		}
+	}
+	return ch
+}
+
+// knownChains names the networks a buyer's wallet is most often on, so a wrong
+// network is named in words.
+var knownChains = map[uint64]string{
+	1: "Ethereum", 10: "OP Mainnet", 56: "BNB Chain", 137: "Polygon", 8453: "Base",
+	42161: "Arbitrum One", 84532: "Base Sepolia", 11155111: "Sepolia",
+}
+
+// chainLabel names a network: "Ethereum (chain 1)", or "network 1234" when unknown.
+func chainLabel(id uint64) string {
+	if name, ok := knownChains[id]; ok {
+		return name + " (chain " + strconv.FormatUint(id, 10) + ")"
+	}
+	return "network " + strconv.FormatUint(id, 10)
 }
 
 // walletInfo is what a wallet announces of itself through EIP-6963.
@@ -153,13 +198,40 @@ func discoverWallets(wait time.Duration) ([]wallet, error) {
 	return wallets, nil
 }
 
+// discoveryWait is how long pages listen for EIP-6963 announcements: wallets
+// answer synchronously, so a short wait is plenty.
+const discoveryWait = 250 * time.Millisecond
+
 // hasInjectedWallet reports, without waiting, whether the page has window.ethereum.
 func hasInjectedWallet() bool {
 	return !app.IsServer && app.Window().Get("ethereum").Truthy()
 }
 
+// preferredWalletKey is where this device remembers the wallet the buyer chose,
+// so the purchase page uses the same one the Buy page connected.
+const preferredWalletKey = "wallet:rdns"
+
+// pickWallet returns the index of the wallet whose RDNS (or name) the buyer chose
+// before, else 0.
+func pickWallet(wallets []wallet, preferred string) int {
+	for i, wl := range wallets {
+		if preferred != "" && (wl.Info.RDNS == preferred || wl.Info.Name == preferred) {
+			return i
+		}
+	}
+	return 0
+}
+
+// id is what pickWallet finds a wallet by.
+func (wl wallet) id() string {
+	if wl.Info.RDNS != "" {
+		return wl.Info.RDNS
+	}
+	return wl.Info.Name
+}
+
 func stringProp(v app.Value, name string) string {
-	if !v.Truthy() {
+	if v == nil || !v.Truthy() {
 		return ""
 	}
 	if p := v.Get(name); p.Type() == app.TypeString {
@@ -188,7 +260,7 @@ func (wl wallet) requestAccounts() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if v == nil || v.Length() == 0 {
+	if v == nil || v.Type() != app.TypeObject || v.Length() == 0 {
 		return "", errNoAccount
 	}
 	return v.Index(0).String(), nil
@@ -200,12 +272,16 @@ func (wl wallet) chainID() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if v.Type() != app.TypeString {
+		return 0, errors.New("your wallet did not say which network it is on")
+	}
 	return parseHexQuantity(v.String())
 }
 
 // ensureChain moves the wallet to c: wallet_switchEthereumChain, and when the wallet
 // does not know the network (4902) wallet_addEthereumChain, which also switches. It
-// returns *wrongChainError if the wallet is still elsewhere afterwards.
+// returns *wrongChainError if the buyer refused, or if the wallet is still elsewhere
+// afterwards.
 func (wl wallet) ensureChain(c chain) error {
 	id, err := wl.chainID()
 	if err != nil {
@@ -217,13 +293,19 @@ func (wl wallet) ensureChain(c chain) error {
 	_, err = wl.request("wallet_switchEthereumChain", map[string]any{"chainId": hexQuantity(c.ID)})
 	var je *jsError
 	if errors.As(err, &je) && je.Code == codeUnknownChain {
-		_, err = wl.request("wallet_addEthereumChain", map[string]any{
-			"chainId":           hexQuantity(c.ID),
-			"chainName":         c.Name,
-			"nativeCurrency":    map[string]any{"name": "Ether", "symbol": "ETH", "decimals": 18},
-			"rpcUrls":           []any{c.RPCURL},
-			"blockExplorerUrls": []any{c.ExplorerURL},
-		})
+		params := map[string]any{
+			"chainId":        hexQuantity(c.ID),
+			"chainName":      c.Name,
+			"nativeCurrency": map[string]any{"name": "Ether", "symbol": "ETH", "decimals": 18},
+			"rpcUrls":        []any{c.RPCURL},
+		}
+		if c.ExplorerURL != "" {
+			params["blockExplorerUrls"] = []any{c.ExplorerURL}
+		}
+		_, err = wl.request("wallet_addEthereumChain", params)
+	}
+	if errors.Is(err, errUserRejected) {
+		return &wrongChainError{Want: c, Got: id, Refused: true}
 	}
 	if err != nil {
 		return err
@@ -232,19 +314,18 @@ func (wl wallet) ensureChain(c chain) error {
 		return err
 	}
 	if id != c.ID {
-		return &wrongChainError{Want: c.ID, Got: id}
+		return &wrongChainError{Want: c, Got: id}
 	}
 	return nil
 }
 
 // sendPayment asks the wallet to send wei (a decimal string) from the account to the
-// payment address on chain c, and returns the transaction hash.
+// payment address on chain c, and returns the transaction hash. The caller has
+// moved the wallet to c first (ensureChain); chainId in the request makes a wallet
+// that moved away since refuse rather than pay on another network.
 func (wl wallet) sendPayment(from, to, wei string, c chain) (string, error) {
 	value, err := decimalToHex(wei)
 	if err != nil {
-		return "", err
-	}
-	if err := wl.ensureChain(c); err != nil {
 		return "", err
 	}
 	v, err := wl.request("eth_sendTransaction", map[string]any{
@@ -256,6 +337,23 @@ func (wl wallet) sendPayment(from, to, wei string, c chain) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if v == nil || v.Type() != app.TypeString || !isTxHash(v.String()) {
+		return "", errBadTxHash
+	}
+	return strings.ToLower(v.String()), nil
+}
+
+// personalSign asks the wallet to sign message (EIP-191 personal_sign) with
+// account, and returns the 65-byte signature in hex. The message is sent
+// hex-encoded, which every wallet reads and shows as text.
+func (wl wallet) personalSign(message, account string) (string, error) {
+	v, err := wl.request("personal_sign", "0x"+hex.EncodeToString([]byte(message)), account)
+	if err != nil {
+		return "", err
+	}
+	if v == nil || v.Type() != app.TypeString || !strings.HasPrefix(v.String(), "0x") {
+		return "", errors.New("your wallet did not return a signature")
+	}
 	return v.String(), nil
 }
 
@@ -264,7 +362,7 @@ func (wl wallet) sendPayment(from, to, wei string, c chain) (string, error) {
 func (wl wallet) onAccountsChanged(f func(account string)) (stop func()) {
 	return wl.on("accountsChanged", func(v app.Value) {
 		account := ""
-		if v.Truthy() && v.Length() > 0 {
+		if v.Truthy() && v.Type() == app.TypeObject && v.Length() > 0 {
 			account = v.Index(0).String()
 		}
 		f(account)
@@ -275,6 +373,9 @@ func (wl wallet) onAccountsChanged(f func(account string)) (stop func()) {
 // stop is called.
 func (wl wallet) onChainChanged(f func(chainID uint64)) (stop func()) {
 	return wl.on("chainChanged", func(v app.Value) {
+		if v.Type() != app.TypeString {
+			return
+		}
 		if id, err := parseHexQuantity(v.String()); err == nil {
 			f(id)
 		}
@@ -296,10 +397,29 @@ func (wl wallet) on(event string, f func(app.Value)) (stop func()) {
 }
 
 // metaMaskDappLink opens pageURL inside MetaMask's in-app browser, where the wallet
-// is injected: the way a phone's ordinary browser reaches MetaMask.
+// is injected: the way a phone's ordinary browser reaches MetaMask. Purchases get
+// theirs from the backend (with the purchase secret in the fragment); this one is
+// for the Buy page.
 func metaMaskDappLink(pageURL string) string {
 	rest := strings.TrimPrefix(strings.TrimPrefix(pageURL, "https://"), "http://")
 	return "https://metamask.app.link/dapp/" + rest
+}
+
+// shortAddress shows an address as people recognise it: 0x1234…abcd.
+func shortAddress(a string) string {
+	if len(a) < 12 {
+		return a
+	}
+	return a[:6] + "…" + a[len(a)-4:]
+}
+
+// isTxHash reports whether s is a 32-byte hash in 0x hex.
+func isTxHash(s string) bool {
+	if len(s) != 66 || !strings.HasPrefix(s, "0x") {
+		return false
+	}
+	_, err := hex.DecodeString(s[2:])
+	return err == nil
 }
 
 // hexQuantity writes n as an Ethereum JSON-RPC quantity: "0x" and lowercase hex.

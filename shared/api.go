@@ -145,6 +145,7 @@ type WSMessage struct {
 	CreditsGranted int64  `json:"credits_granted,omitempty"`
 	TxHash         string `json:"tx_hash,omitempty"`
 	Key            string `json:"key,omitempty"`
+	Message        string `json:"message,omitempty"` // why a purchase failed or expired
 }
 
 // SessionRequest is POST /api/v1/session.

@@ -8,9 +8,12 @@
 //   controlled. (Claiming would also make go-app report an update on a first visit,
 //   since it reports one when a worker activates while another controls the page.)
 // - fetch: the API and other dynamic paths go to the network only (never cached);
-//   page navigations try the network first and fall back to the cached page, then to
-//   the cached "/" shell (the wasm app routes by URL); static resources come from the
-//   cache first (their URLs carry the version), then from the network.
+//   a page this version cached is answered from the cache at once and refreshed in
+//   the background (stale-while-revalidate: a repeat visit waits for no network, and
+//   pages only change with a new version, which the update banner reloads into);
+//   other pages (a purchase's) try the network and fall back to the cached "/" shell
+//   (the wasm app routes by URL); static resources come from the cache first (their
+//   URLs carry the version), then from the network.
 const cacheName = "app-" + "{{.Version}}";
 const resourcesToCache = {{.ResourcesToCache}};
 const networkOnly = ["/api/", "/dev/", "/healthz", "/readyz", "/metrics"];
@@ -57,14 +60,22 @@ self.addEventListener("fetch", (event) => {
 });
 
 async function navigate(request) {
+  const cache = await caches.open(cacheName);
+  const page = await cache.match(request, { ignoreSearch: true });
+  if (page) {
+    // Refresh the cached copy for next time; a failure (offline) changes nothing.
+    fetch(request)
+      .then((res) => {
+        if (res.ok) {
+          return cache.put(new URL(request.url).pathname, res);
+        }
+      })
+      .catch(() => {});
+    return page;
+  }
   try {
     return await fetch(request);
   } catch (err) {
-    const cache = await caches.open(cacheName);
-    const page = await cache.match(request, { ignoreSearch: true });
-    if (page) {
-      return page;
-    }
     const shell = await cache.match("/");
     if (shell) {
       return shell;

@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"html"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -63,6 +65,7 @@ type handler struct {
 	files    map[string]*asset // by URL path under /web/, without app.wasm
 	wasm     *wasmAsset        // nil when app.wasm was not built
 	manifest *asset
+	styles   styleInliner
 	log      *slog.Logger
 }
 
@@ -108,6 +111,8 @@ func NewHandler(opts Options) http.Handler {
 	}
 
 	h.pages = h.newAppHandler(opts, string(worker))
+	appCSS, _ := fs.ReadFile(files, "app.css")
+	h.styles = newStyleInliner(h.pages, h.versioned("/web/app.css"), appCSS)
 	h.manifest = newAsset(h.manifestJSON(), "application/manifest+json", "")
 	return h
 }
@@ -221,9 +226,127 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.serve(w, r, h.cacheControl(r))
+	case path == "/app.js":
+		rewrite(h.pages, w, r, func(body []byte) []byte {
+			if !bytes.Contains(body, []byte(`fetchWithProgress("`)) {
+				return body // a go-app that changed: leave it as it is
+			}
+			return append(bytes.Replace(body, []byte(`fetchWithProgress("`), []byte(`aispaceFetchWasm("`), 1), fetchWasmJS...)
+		})
 	default:
-		h.pages.ServeHTTP(w, r)
+		rewrite(h.pages, w, r, func(body []byte) []byte {
+			if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+				return body
+			}
+			return h.styles.inline(body)
+		})
 	}
+}
+
+// fetchWasmJS is added to go-app's app.js, which then fetches app.wasm through it.
+// go-app re-wraps the response in a stream of its own to show a progress bar, and
+// V8 keeps the compiled code of a WebAssembly module only for a response it can
+// tie to a cache entry: with the wrapping, a repeat visit compiles all of app.wasm
+// again (about a second on a phone). On a repeat visit the service worker has the
+// file, so it arrives at once and needs no progress bar: fetch it plainly.
+var fetchWasmJS = []byte(`
+// AiSpace Credits (backend/web): see fetchWasmJS.
+function aispaceFetchWasm(url, progress) {
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+    return fetch(url);
+  }
+  return fetchWithProgress(url, progress);
+}
+`)
+
+// rewrite answers with pages' answer, its body changed by edit (for a 200), and
+// gzip-compressed when the client accepts it: go-app sends pages and scripts
+// uncompressed.
+func rewrite(pages http.Handler, w http.ResponseWriter, r *http.Request, edit func([]byte) []byte) {
+	rec := &bufferedResponse{header: w.Header()}
+	pages.ServeHTTP(rec, r)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	body := rec.body.Bytes()
+	if rec.status == http.StatusOK {
+		body = edit(body)
+		w.Header().Add("Vary", "Accept-Encoding")
+		if len(body) > 1024 && acceptsEncoding(r.Header.Get("Accept-Encoding"), "gzip") {
+			var z bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+			zw.Write(body)
+			zw.Close()
+			body = z.Bytes()
+			w.Header().Set("Content-Encoding", "gzip")
+			if etag := w.Header().Get("ETag"); strings.HasSuffix(etag, `"`) {
+				w.Header().Set("ETag", strings.TrimSuffix(etag, `"`)+`-gzip"`)
+			}
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.WriteHeader(rec.status)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// styleInliner puts the stylesheets into the pages themselves. go-app links two
+// (its own /app.css and ours), and a browser paints nothing until both have
+// arrived: on a phone network that is a second round trip of half a second or more
+// before the first paint. Inlined, the prerendered page paints as soon as its HTML
+// is in. The CSP allows inline styles (style-src 'unsafe-inline'); the files stay
+// served for anything that asks for them.
+type styleInliner struct {
+	links [][]byte // the <link> tags go-app writes
+	style []byte   // the <style> that replaces the first of them
+}
+
+func newStyleInliner(pages http.Handler, appCSSURL string, appCSS []byte) styleInliner {
+	rec := &bufferedResponse{header: http.Header{}}
+	pages.ServeHTTP(rec, httptestRequest("/app.css"))
+	css := append(append(rec.body.Bytes(), '\n'), appCSS...)
+	return styleInliner{
+		links: [][]byte{
+			[]byte(`<link href="/app.css" type="text/css" rel="stylesheet">`),
+			[]byte(`<link href="` + html.EscapeString(appCSSURL) + `" type="text/css" rel="stylesheet">`),
+		},
+		style: append(append([]byte("<style>"), bytes.ReplaceAll(css, []byte("</"), []byte(`<\/`))...), "</style>"...),
+	}
+}
+
+// inline replaces the stylesheet links of a page with the styles themselves.
+func (si styleInliner) inline(page []byte) []byte {
+	if len(si.links) != 2 || !bytes.Contains(page, si.links[0]) {
+		return page
+	}
+	page = bytes.Replace(page, si.links[0], si.style, 1)
+	return bytes.Replace(page, si.links[1], nil, 1)
+}
+
+// bufferedResponse keeps an answer to rewrite it before it is sent.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func httptestRequest(path string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, "http://localhost"+path, nil)
+	return r
 }
 
 // cacheControl is immutable for this version's URLs and no-cache (revalidate with

@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,7 +99,11 @@ func MustStart(tb testing.TB, opts ...Option) *Browser {
 
 	b := &Browser{tb: tb, timeout: cfg.timeout, dir: artifactsDir(tb), net: online}
 	profile := tb.TempDir() // removed after the cleanup below has stopped Chromium
-	chromiumLog, err := os.Create(filepath.Join(b.dir, "chromium.log"))
+	logName := "chromium.log"
+	if n, _ := started.Load(tb.Name()); n.(*atomic.Int32).Load() > 1 {
+		logName = fmt.Sprintf("chromium-%d.log", n.(*atomic.Int32).Load())
+	}
+	chromiumLog, err := os.Create(filepath.Join(b.dir, logName))
 	if err != nil {
 		tb.Fatalf("browser: %v", err)
 	}
@@ -154,12 +160,20 @@ func MustStart(tb testing.TB, opts ...Option) *Browser {
 	return b
 }
 
-// artifactsDir is testdata/artifacts/<TestName>/ in the package folder, emptied.
+// started counts the browsers each test has started, so a test's second browser
+// (a phone and a wallet's browser, say) adds to the artifacts of its first.
+var started sync.Map // test name → *atomic.Int32
+
+// artifactsDir is testdata/artifacts/<TestName>/ in the package folder, emptied
+// when the test starts its first browser.
 func artifactsDir(tb testing.TB) string {
 	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(tb.Name(), "_")
 	dir, err := filepath.Abs(filepath.Join("testdata", "artifacts", name))
+	n, _ := started.LoadOrStore(tb.Name(), new(atomic.Int32))
 	if err == nil {
-		_ = os.RemoveAll(dir)
+		if n.(*atomic.Int32).Add(1) == 1 {
+			_ = os.RemoveAll(dir)
+		}
 		err = os.MkdirAll(dir, 0o755)
 	}
 	if err != nil {
@@ -373,6 +387,18 @@ func (b *Browser) mustEmulate(n conditions) {
 		if err := emulateByRule(ctx, t, n); err != nil {
 			return err
 		}
+		// Chromium 148 applies the rule's latency but not its throughput to every
+		// request; the older command, which cdproto v0.159 no longer lists, still
+		// throttles the bandwidth of the whole page.
+		if err := t.Call(ctx, "Network.emulateNetworkConditions", map[string]any{
+			"offline":            n.offline,
+			"latency":            n.latency,
+			"downloadThroughput": n.download,
+			"uploadThroughput":   n.upload,
+			"connectionType":     n.connection,
+		}, nil); err != nil {
+			return fmt.Errorf("Network.emulateNetworkConditions: %w", err)
+		}
 		// navigator.onLine and the online/offline events follow this one.
 		_, err := cdp.Call(ctx, t, network.OverrideNetworkState, network.OverrideNetworkStateParams{
 			Offline:            n.offline,
@@ -456,4 +482,64 @@ func (b *Browser) saveFailureArtifacts() {
 	}
 	_ = os.WriteFile(filepath.Join(b.dir, "console.log"), []byte(strings.Join(b.ConsoleLog(), "\n")+"\n"), 0o644)
 	b.tb.Logf("browser: artifacts of the failure are in %s", b.dir)
+}
+
+// MustScreenshotElement saves a PNG of the first element matching css as
+// <name>.png in the artifacts folder, and returns the PNG.
+func (b *Browser) MustScreenshotElement(name, css string) []byte {
+	b.tb.Helper()
+	png, err := run(b, chromedp.Screenshot(chromedp.CSS(css), chromedp.NodeVisible))
+	if err != nil {
+		b.tb.Fatalf("browser: screenshot of %s: %v", css, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, name+".png"), png, 0o644); err != nil {
+		b.tb.Fatalf("browser: %v", err)
+	}
+	return png
+}
+
+// MustWaitFor polls the JavaScript expression until it returns "" (the condition
+// holds) and fails the test with its last answer (what is still wrong) when the
+// helper timeout passes.
+func (b *Browser) MustWaitFor(what, expression string) {
+	b.tb.Helper()
+	deadline := time.Now().Add(b.timeout)
+	last := ""
+	for {
+		s, err := Eval[string](b, expression)
+		switch {
+		case err != nil:
+			last = err.Error()
+		case s == "":
+			return
+		default:
+			last = s
+		}
+		if time.Now().After(deadline) {
+			b.tb.Fatalf("browser: waiting for %s: %s\nconsole:\n%s", what, last, strings.Join(b.ConsoleLog(), "\n"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// MustWaitText waits until the first element matching css shows text containing
+// want, and returns its text.
+func (b *Browser) MustWaitText(css, want string) string {
+	b.tb.Helper()
+	sel, _ := json.Marshal(css)
+	w, _ := json.Marshal(want)
+	b.MustWaitFor(fmt.Sprintf("%s to say %q", css, want), fmt.Sprintf(`(() => {
+		const e = document.querySelector(%s);
+		if (!e) return "no element matches";
+		return e.innerText.includes(%s) ? "" : "it says: " + e.innerText;
+	})()`, sel, w))
+	return b.MustText(css)
+}
+
+// MustEval0 evaluates the JavaScript expression for its effect, ignoring its value.
+func (b *Browser) MustEval0(expression string) {
+	b.tb.Helper()
+	if _, err := Eval[any](b, expression+";null"); err != nil {
+		b.tb.Fatalf("browser: evaluate %s: %v", expression, err)
+	}
 }

@@ -14,10 +14,23 @@
 //	b.MustGoOffline()
 //
 // The other helpers: MustNavigate, MustReload, MustWaitVisible, MustClick, MustType,
-// Eval and MustEval (awaiting promises), MustScreenshotScreen (the viewport only),
+// Eval, MustEval and MustEval0 (awaiting promises), MustWaitFor (poll an expression
+// until it answers ""), MustWaitText, MustScreenshotScreen (the viewport only),
+// MustScreenshotElement (one element, e.g. a QR code to decode),
 // InstallabilityErrors (Page.getInstallabilityErrors), MustGoOnline,
-// MustThrottleSlow4G, MustRunOnNewDocument (inject a script, such as a fake
-// wallet, before the page's own) and ConsoleLog. Network emulation is re-applied
+// MustThrottleSlow4G, MustRunOnNewDocument (inject a script before the page's own)
+// and ConsoleLog.
+//
+// MustInjectWallet injects testwallet.js, an EIP-1193 wallet announced through
+// EIP-6963 that the test steers through window.testWallet (refuse the next call
+// with 4001, move to another network, which networks it knows); its signing
+// requests reach a Go function of the test through a DevTools binding, so the
+// page's Content-Security-Policy does not get in the way, as it does not for a
+// real wallet extension.
+//
+// MustBeAccessible runs axe-core (testdata/axe, MPL-2.0, from npm) on the page
+// with the WCAG 2.1 A/AA rules and best practices, and fails the test on each
+// violation: labels, names, alt text, heading order, landmarks, colour contrast. Network emulation is re-applied
 // after each navigation, since Chromium forgets navigator.onLine's override with the
 // old document. Emulating offline does not stop every request of the service worker
 // in Chromium 148: a test of offline behaviour should also cut its server off.
@@ -31,5 +44,10 @@
 //
 // Artifacts (screenshots, chromium.log, and console.log plus failure.png when the
 // test fails) go to testdata/artifacts/<TestName>/ in the test's package folder,
-// which git ignores.
+// which git ignores; a test's second browser adds to its first one's folder.
+//
+// Throttling: Chromium 148 applies the emulated latency of MustThrottleSlow4G but,
+// as far as measured, not its bandwidth; a test that needs Slow 4G's bandwidth puts
+// a throttling proxy in front of its server (backend/cmd/aispace-credits
+// pwa_load_test.go).
 package browser
