@@ -191,6 +191,12 @@ func (s *State) applyPurchase(op *Op) error {
 		if pay := s.Payments[p.Submit]; pay != nil && pay.Purchase == "" && !pay.Credited {
 			pay.Purchase = pu.ID
 			pu.Status = shared.StatusSeen
+			// It may have been confirmed already as unclaimed, and set aside for a
+			// claim by signature: it is this purchase's now, so it waits for its
+			// credit again.
+			if pay.Canonical {
+				s.Awaiting[p.Submit] = true
+			}
 		}
 	case p.Session != "":
 		pu := s.Purchases[p.Ref]

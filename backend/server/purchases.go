@@ -51,7 +51,7 @@ func (s *Server) createPurchase() handler {
 		var out shared.PurchaseCreated
 		switch req.Method {
 		case shared.MethodCrypto:
-			out, err = s.createCryptoPurchase(r, req, &p)
+			out, err = s.createCryptoPurchase(r, req, &p, secret)
 		case shared.MethodCard:
 			if req.Wallet != "" {
 				return errorf(shared.CodeInvalid, "wallet is for crypto purchases only")

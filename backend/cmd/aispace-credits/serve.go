@@ -227,6 +227,9 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		deps.Dev = devAdapter{dev}
 		deps.Chain = devAdapter{dev}
 	}
+	if crypto != nil {
+		deps.Chain, deps.Gauges = crypto.Chain, crypto // readiness: the RPC the watcher reads
+	}
 	api := server.New(deps)
 	adminToken, err := loadAdminToken(c.Data, c.AdminToken)
 	if err != nil {

@@ -47,7 +47,7 @@ func main() {
 	clients := flag.Int("clients", 64, "concurrent HTTP clients")
 	accounts := flag.Int("accounts", 100_000, "accounts for the uniform load")
 	startupOps := flag.Int("startup-ops", 1_000_000, "journaled operations before the start-up measurement")
-	only := flag.String("only", "charges,layout,startup", "which parts to run")
+	only := flag.String("only", "charges,layout,startup,crypto", "which parts to run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run")
 	flag.StringVar(&loads, "loads", "abcd", "which HTTP loads of the charges part to run (a, b, c, d)")
 	flag.Parse()
@@ -70,6 +70,9 @@ func main() {
 	}
 	if strings.Contains(*only, "startup") {
 		benchStartup(*startupOps)
+	}
+	if strings.Contains(*only, "crypto") {
+		benchCrypto(cryptoSizes())
 	}
 }
 
