@@ -156,9 +156,13 @@ func TestWatcherCatchesUpOverHundredsOfBlocksOnGeth(t *testing.T) {
 	if !reflect.DeepEqual(gotHashes, want) {
 		t.Errorf("found %d payments, want the %d sent, in order", len(gotHashes), len(want))
 	}
-	eq(t, "cursor", cur.Number, head)
+	// geth may seal more (empty) blocks meanwhile: the cursor reaches at least the
+	// head seen after the payments, and its tip is the node's block at that number.
+	if cur.Number < head {
+		t.Fatalf("cursor %d, want at least %d", cur.Number, head)
+	}
 	var tip *BlockHeader
-	if err := gethClient(t, n).Call(context.Background(), &tip, "eth_getBlockByNumber", hexNumber(head), false); err != nil {
+	if err := gethClient(t, n).Call(context.Background(), &tip, "eth_getBlockByNumber", hexNumber(cur.Number), false); err != nil {
 		t.Fatal(err)
 	}
 	eq(t, "cursor tip hash", cur.Recent[len(cur.Recent)-1], tip.Hash)
