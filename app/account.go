@@ -178,17 +178,12 @@ func (p *accountPage) rotateKey(ctx app.Context) {
 }
 
 func (p *accountPage) copyKey(ctx app.Context) {
-	ctx = p.ctx
-	key := p.key
-	ctx.Async(func() {
-		err := copyToClipboard(key)
-		ctx.Dispatch(func(app.Context) {
-			if err != nil {
-				p.problem = explain(err)
-				return
-			}
-			p.keyCopied = true
-		})
+	copyKeyThen(p.ctx, p.key, func(err error) {
+		if err != nil {
+			p.problem = explain(err)
+			return
+		}
+		p.keyCopied = true
 	})
 }
 

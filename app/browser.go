@@ -156,6 +156,15 @@ func copyToClipboard(text string) error {
 	return err
 }
 
+// copyKeyThen copies the key off the UI goroutine and calls done back on it with the
+// outcome, for the pages that show a key.
+func copyKeyThen(ctx app.Context, key string, done func(error)) {
+	ctx.Async(func() {
+		err := copyToClipboard(key)
+		ctx.Dispatch(func(app.Context) { done(err) })
+	})
+}
+
 // assignLocation leaves the app for url in the same tab (Stripe Checkout, wallet deep
 // links), so the back button returns to the page that left.
 func assignLocation(url string) {

@@ -492,17 +492,12 @@ func (p *purchasePage) submitManual(ctx app.Context) {
 }
 
 func (p *purchasePage) copyKey(ctx app.Context) {
-	ctx = p.ctx
-	key := p.key
-	ctx.Async(func() {
-		err := copyToClipboard(key)
-		ctx.Dispatch(func(app.Context) {
-			if err != nil {
-				p.problem = explain(err)
-				return
-			}
-			p.copied = true
-		})
+	copyKeyThen(p.ctx, p.key, func(err error) {
+		if err != nil {
+			p.problem = explain(err)
+			return
+		}
+		p.copied = true
 	})
 }
 

@@ -39,23 +39,19 @@ func (l *Ledger) ExpireQuotes(ctx context.Context, t time.Time) (int, error) {
 		return 0, nil
 	}
 	slices.Sort(ids)
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (int, error) {
 		n := 0
 		for _, id := range ids {
 			if pu := tx.State().Purchases[id]; pu != nil && expired(pu) {
 				if err := tx.Apply(Op{Type: OpPurchase, Purchase: &PurchaseOp{Ref: id, Status: shared.StatusExpired,
 					Reason: "the quote expired before a payment arrived"}}); err != nil {
-					return nil, err
+					return 0, err
 				}
 				n++
 			}
 		}
 		return n, nil
 	})
-	if err != nil {
-		return 0, err
-	}
-	return v.(int), nil
 }
 
 // RecordLatePayments journals the payments of a block the watcher has already passed:

@@ -77,7 +77,7 @@ type ChargeRequest struct {
 // the first answer, a different request with a used key gets a conflict.
 func (l *Ledger) Charge(ctx context.Context, r ChargeRequest) (*Usage, error) {
 	fp := Fingerprint(r.Key, r.Service, r.Units, r.Credits)
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (*Usage, error) {
 		st := tx.State()
 		if u := st.charges[r.Idem]; u != nil {
 			if u.Fingerprint != fp {
@@ -98,10 +98,6 @@ func (l *Ledger) Charge(ctx context.Context, r ChargeRequest) (*Usage, error) {
 		}
 		return st.charges[r.Idem], nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*Usage), nil
 }
 
 // HoldRequest reserves credits for a job whose cost is known at its end.
@@ -129,18 +125,18 @@ func (l *Ledger) Hold(ctx context.Context, r HoldRequest) (HoldAnswer, error) {
 		return HoldAnswer{}, credits.Errorf(shared.CodeInvalid, "ttl_seconds must be between 1 and %d", int(MaxHoldTTL.Seconds()))
 	}
 	fp := Fingerprint(r.Key, r.Service, nil, r.Credits)
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (HoldAnswer, error) {
 		st := tx.State()
 		if id, ok := st.HoldIdem[r.Idem]; ok {
 			h := st.Holds[id]
 			if h.Fingerprint != fp {
-				return nil, credits.Errorf(shared.CodeConflict, "idempotency key %q was used for a different hold", r.Idem)
+				return HoldAnswer{}, credits.Errorf(shared.CodeConflict, "idempotency key %q was used for a different hold", r.Idem)
 			}
 			return HoldAnswer{h.ID, h.Credits, h.ExpiresAt}, nil
 		}
 		a, err := st.byKey(r.Key)
 		if err != nil {
-			return nil, err
+			return HoldAnswer{}, err
 		}
 		tx.Touch(a.ID)
 		id := keys.NewID("hold_")
@@ -148,14 +144,10 @@ func (l *Ledger) Hold(ctx context.Context, r HoldRequest) (HoldAnswer, error) {
 		if err := tx.Apply(Op{Type: OpHold, Account: a.ID, Hold: &HoldOp{
 			ID: id, Idem: r.Idem, Fingerprint: fp, Credits: r.Credits, ExpiresAt: exp, Service: r.Service,
 		}}); err != nil {
-			return nil, err
+			return HoldAnswer{}, err
 		}
 		return HoldAnswer{id, r.Credits, exp}, nil
 	})
-	if err != nil {
-		return HoldAnswer{}, err
-	}
-	return v.(HoldAnswer), nil
 }
 
 // HoldResult is what a capture or release answers.
@@ -178,11 +170,11 @@ func (l *Ledger) Release(ctx context.Context, holdID string) (HoldResult, error)
 }
 
 func (l *Ledger) closeHold(ctx context.Context, holdID, typ string, n int64, service string, units map[string]int64) (HoldResult, error) {
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (HoldResult, error) {
 		st := tx.State()
 		h := st.Holds[holdID]
 		if h == nil {
-			return nil, ErrNoHold
+			return HoldResult{}, ErrNoHold
 		}
 		if n < 0 {
 			n = h.Credits
@@ -195,18 +187,14 @@ func (l *Ledger) closeHold(ctx context.Context, holdID, typ string, n int64, ser
 			return HoldResult{Charged: h.Captured, Released: h.Credits - h.Captured, Balance: h.Balance}, nil
 		}
 		if h.State != credits.HoldOpen {
-			return nil, credits.ErrHoldClosed
+			return HoldResult{}, credits.ErrHoldClosed
 		}
 		tx.Touch(h.Account)
 		if err := tx.Apply(Op{Type: typ, Account: h.Account, Capture: &CaptureOp{Hold: holdID, Credits: n, Service: service, Units: units}}); err != nil {
-			return nil, err // an expired hold is closed too
+			return HoldResult{}, err // an expired hold is closed too
 		}
 		return HoldResult{Charged: h.Captured, Released: h.Credits - h.Captured, Balance: h.Balance}, nil
 	})
-	if err != nil {
-		return HoldResult{}, err
-	}
-	return v.(HoldResult), nil
 }
 
 // OpenAccount creates an account for a new key (support's reissue, grants in tests
@@ -225,18 +213,14 @@ func (l *Ledger) Grant(ctx context.Context, account string, n int64, source cred
 	if n <= 0 {
 		return "", credits.ErrAmount
 	}
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (string, error) {
 		if tx.State().Accounts[account] == nil {
-			return nil, ErrNoAccount
+			return "", ErrNoAccount
 		}
 		tx.Touch(account)
 		lot := keys.NewID("lot_")
 		return lot, tx.Apply(Op{Type: OpLot, ID: opID, Account: account, Lot: &LotOp{ID: lot, Source: source, Credits: n}, Admin: admin})
 	})
-	if err != nil {
-		return "", err
-	}
-	return v.(string), nil
 }
 
 // RotateKey replaces an account's key; the old one stops working at once, and so do

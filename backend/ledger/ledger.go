@@ -495,3 +495,13 @@ func (l *Ledger) syncTiers(ctx context.Context) error {
 	})
 	return err
 }
+
+// submit is Submit for commands whose result has a type: the answer comes back typed.
+func submit[T any](ctx context.Context, l *Ledger, run func(tx *Tx) (T, error)) (T, error) {
+	v, err := l.Submit(ctx, func(tx *Tx) (any, error) { return run(tx) })
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return v.(T), nil
+}

@@ -171,7 +171,7 @@ func (l *Ledger) ApplyChainStep(ctx context.Context, step ChainStep, p ChainPara
 	if p.ReorgGrace == 0 {
 		p.ReorgGrace = 64
 	}
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (ChainResult, error) {
 		st := tx.State()
 		var res ChainResult
 		touched := map[string]bool{}
@@ -179,14 +179,14 @@ func (l *Ledger) ApplyChainStep(ctx context.Context, step ChainStep, p ChainPara
 			for h, pay := range st.Payments {
 				if pay.Canonical && pay.Block > *step.Ancestor {
 					if err := tx.Apply(Op{Type: OpPayment, Payment: &PaymentOp{Kind: "reorged", Tx: h, Head: step.Head}}); err != nil {
-						return nil, err
+						return ChainResult{}, err
 					}
 					touched[pay.Purchase] = true
 				}
 			}
 			anc := *step.Ancestor
 			if err := tx.Apply(Op{Type: OpChain, Chain: &ChainOp{Ancestor: &anc, Head: step.Head, Keep: p.Keep}}); err != nil {
-				return nil, err
+				return ChainResult{}, err
 			}
 		}
 		if len(step.Blocks) > 0 {
@@ -195,21 +195,21 @@ func (l *Ledger) ApplyChainStep(ctx context.Context, step ChainStep, p ChainPara
 				refs[i] = BlockRef{Number: b.Number, Hash: b.Hash}
 			}
 			if err := tx.Apply(Op{Type: OpChain, Chain: &ChainOp{Blocks: refs, Head: step.Head, Keep: p.Keep}}); err != nil {
-				return nil, err
+				return ChainResult{}, err
 			}
 			for _, b := range step.Blocks {
 				for _, cp := range b.Payments {
 					purchase := st.matchPayment(cp, b.Time)
 					if err := tx.Apply(Op{Type: OpPayment, Payment: &PaymentOp{Kind: "seen", Tx: cp.Tx, From: cp.From, Wei: cp.Wei,
 						Internal: cp.Internal, Block: b.Number, BlockHash: b.Hash, BlockTime: b.Time, Purchase: purchase}}); err != nil {
-						return nil, err
+						return ChainResult{}, err
 					}
 					touched[purchase] = true
 				}
 			}
 		} else if step.Ancestor == nil && step.Head > st.Chain.Head {
 			if err := tx.Apply(Op{Type: OpChain, Chain: &ChainOp{Head: step.Head, Keep: p.Keep}}); err != nil {
-				return nil, err
+				return ChainResult{}, err
 			}
 		}
 		head := st.Chain.Head
@@ -239,14 +239,14 @@ func (l *Ledger) ApplyChainStep(ctx context.Context, step ChainStep, p ChainPara
 			case pu.Account != "":
 				c.Account = pu.Account
 			case p.NewKey == nil:
-				return nil, fmt.Errorf("ledger: a new account needs a key maker")
+				return ChainResult{}, fmt.Errorf("ledger: a new account needs a key maker")
 			default:
 				c.Account = keys.NewID("acct_")
 				k := p.NewKey(c.Account)
 				c.NewKey = &k
 			}
 			if err := tx.Apply(Op{Type: OpPayment, ID: TxOpID(p.ChainID, h), Payment: &PaymentOp{Kind: "credit", Tx: h, From: pay.From, Credit: c}}); err != nil {
-				return nil, err
+				return ChainResult{}, err
 			}
 			touched[pu.ID] = true
 			res.Credited = append(res.Credited, pu.ID)
@@ -259,7 +259,7 @@ func (l *Ledger) ApplyChainStep(ctx context.Context, step ChainStep, p ChainPara
 			}
 			if pay.Credited && !pay.ClawedBack {
 				if err := tx.Apply(Op{Type: OpPayment, ID: "reorg-clawback:" + TxOpID(p.ChainID, h), Payment: &PaymentOp{Kind: "clawback", Tx: h}}); err != nil {
-					return nil, err
+					return ChainResult{}, err
 				}
 				res.ClawedBack = append(res.ClawedBack, h)
 				touched[pay.Purchase] = true
@@ -273,10 +273,6 @@ func (l *Ledger) ApplyChainStep(ctx context.Context, step ChainStep, p ChainPara
 		slices.Sort(res.Purchases)
 		return res, nil
 	})
-	if err != nil {
-		return ChainResult{}, err
-	}
-	return v.(ChainResult), nil
 }
 
 // TxOpID is the id of the operation that credits a transaction: one per chain and hash.
@@ -316,7 +312,7 @@ type ClaimResult struct {
 // one. The caller has verified the wallet's signature.
 func (l *Ledger) ClaimPayments(ctx context.Context, chainID uint64, wallet string, newKey KeyMaker) (ClaimResult, error) {
 	wallet = strings.ToLower(wallet)
-	v, err := l.Submit(ctx, func(tx *Tx) (any, error) {
+	return submit(ctx, l, func(tx *Tx) (ClaimResult, error) {
 		st := tx.State()
 		var res ClaimResult
 		if paid := st.Paid[wallet]; len(paid) > 0 {
@@ -339,7 +335,7 @@ func (l *Ledger) ClaimPayments(ctx context.Context, chainID uint64, wallet strin
 				res.NewAccount = true
 			}
 			if err := tx.Apply(Op{Type: OpPayment, ID: TxOpID(chainID, h), Payment: &PaymentOp{Kind: "credit", Tx: h, From: wallet, Credit: c}}); err != nil {
-				return nil, err
+				return ClaimResult{}, err
 			}
 			res.Account = c.Account
 			res.Credited += n
@@ -347,10 +343,6 @@ func (l *Ledger) ClaimPayments(ctx context.Context, chainID uint64, wallet strin
 		}
 		return res, nil
 	})
-	if err != nil {
-		return ClaimResult{}, err
-	}
-	return v.(ClaimResult), nil
 }
 
 // CardCredit is a paid Checkout Session, as the card package reports it.

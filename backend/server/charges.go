@@ -15,10 +15,7 @@ func (s *Server) charge() handler {
 		if err := decode(w, r, &req); err != nil {
 			return err
 		}
-		if err := shared.CheckKeyFormat(req.Key); err != nil {
-			return errorf(shared.CodeUnauthorized, "key: %s", err.Error())
-		}
-		if err := idempotencyKeyErr(req.IdempotencyKey); err != nil {
+		if err := serviceRequestErr(req.Key, req.IdempotencyKey); err != nil {
 			return err
 		}
 		var n int64
@@ -49,6 +46,15 @@ func (s *Server) charge() handler {
 	}
 }
 
+// serviceRequestErr checks what every service request names: the holder's key, by
+// its format (typos caught before any lookup), and an idempotency key.
+func serviceRequestErr(key, idem string) error {
+	if err := shared.CheckKeyFormat(key); err != nil {
+		return errorf(shared.CodeUnauthorized, "key: %s", err.Error())
+	}
+	return idempotencyKeyErr(idem)
+}
+
 // hold: POST /api/v1/holds.
 func (s *Server) hold() handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -56,10 +62,7 @@ func (s *Server) hold() handler {
 		if err := decode(w, r, &req); err != nil {
 			return err
 		}
-		if err := shared.CheckKeyFormat(req.Key); err != nil {
-			return errorf(shared.CodeUnauthorized, "key: %s", err.Error())
-		}
-		if err := idempotencyKeyErr(req.IdempotencyKey); err != nil {
+		if err := serviceRequestErr(req.Key, req.IdempotencyKey); err != nil {
 			return err
 		}
 		if req.Credits <= 0 {
