@@ -25,11 +25,15 @@ const childEnv = "AISPACE_STORETEST_FERRETDB_DIR"
 // Main runs the tests of a package that uses StartExternal. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { storetest.Main(m) }
+//
+// It also keeps the package's tests quiet: only errors are logged (go test -v shows
+// what the tests themselves log).
 func Main(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
 		serve(dir)
 		return
 	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	os.Exit(m.Run())
 }
 
