@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -321,7 +322,14 @@ func TestPWACryptoPurchaseEndToEnd(t *testing.T) {
 	}
 	b.MustScreenshotScreen("6-recovered")
 	checkPageConsole(t, b)
+	// The key went to the page three times (reveal, login, recovery): never to a log.
+	if k := keyPattern.FindString(s.Log.String()); k != "" {
+		t.Errorf("a Secure Key (%s) is in the server's log", shared.KeyHint(k))
+	}
 }
+
+// keyPattern matches a Secure Key anywhere in a text.
+var keyPattern = regexp.MustCompile(`aisk_[0-9A-Za-z]{49}`)
 
 // The wallet refusing (4001) at each step and a wallet on another network that does
 // not know Base: the page says so in words, adds the dev chain to the wallet, and

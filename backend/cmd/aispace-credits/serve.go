@@ -248,6 +248,11 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if crypto != nil {
+		// Websockets are not requests Shutdown waits for: tell the pages first that
+		// the server is going away (they reconnect), then finish the requests.
+		srv.RegisterOnShutdown(crypto.Close)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", c.PublicURL, "dev", c.Dev, "writer", led.Writing(), "version", version)
