@@ -22,9 +22,18 @@ type AccountReport struct {
 	Used      int64
 	Debt      int64
 	Lots      []LotReport
-	Usage     []Usage
+	Usage     []UsageReport
 	Purchases []Purchase
 	Wallets   []string
+}
+
+// UsageReport is a debit as support sees it.
+type UsageReport struct {
+	ID, Kind, Service, Units string
+	Credits                  int64
+	At                       time.Time
+	Idem                     string
+	Balance                  int64
 }
 
 // LotReport is a lot as support sees it.
@@ -127,7 +136,8 @@ func (s *State) report(a *Account, now time.Time) AccountReport {
 			Remaining: lot.Remaining, Expired: lot.ExpiredCredits, ClawedBack: lot.ClawedBack, AddedAt: lot.AddedAt, ExpiresAt: lot.ExpiresAt})
 	}
 	for _, u := range a.Usage {
-		r.Usage = append(r.Usage, *u)
+		r.Usage = append(r.Usage, UsageReport{ID: u.ID, Kind: u.Kind, Service: u.Service, Units: u.Units,
+			Credits: u.Credits, At: u.Time(), Idem: u.Idem, Balance: u.Balance})
 	}
 	for _, p := range s.Purchases {
 		if p.Account == a.ID {

@@ -75,28 +75,29 @@ type ChargeRequest struct {
 
 // Charge debits credits once per idempotency key: a repeat of the same request gets
 // the first answer, a different request with a used key gets a conflict.
-func (l *Ledger) Charge(ctx context.Context, r ChargeRequest) (*Usage, error) {
+func (l *Ledger) Charge(ctx context.Context, r ChargeRequest) (Usage, error) {
 	fp := Fingerprint(r.Key, r.Service, r.Units, r.Credits)
-	return submit(ctx, l, func(tx *Tx) (*Usage, error) {
+	return submit(ctx, l, func(tx *Tx) (Usage, error) {
 		st := tx.State()
-		if u := st.charges[r.Idem]; u != nil {
-			if u.Fingerprint != fp {
-				return nil, credits.Errorf(shared.CodeConflict, "idempotency key %q was used for a different charge", r.Idem)
+		if u, ok := st.Charge(r.Idem); ok {
+			if u.FP != fingerprintHash(fp) {
+				return Usage{}, credits.Errorf(shared.CodeConflict, "idempotency key %q was used for a different charge", r.Idem)
 			}
 			return u, nil
 		}
 		a, err := st.byKey(r.Key)
 		if err != nil {
-			return nil, err
+			return Usage{}, err
 		}
 		tx.Touch(a.ID)
 		err = tx.Apply(Op{Type: OpCharge, Account: a.ID, Charge: &ChargeOp{
 			ID: keys.NewID("ch_"), Idem: r.Idem, Fingerprint: fp, Service: r.Service, Units: r.Units, Credits: r.Credits,
 		}})
 		if err != nil {
-			return nil, err
+			return Usage{}, err
 		}
-		return st.charges[r.Idem], nil
+		u, _ := st.Charge(r.Idem)
+		return u, nil
 	})
 }
 

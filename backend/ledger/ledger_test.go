@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -166,7 +167,7 @@ func TestConcurrentChargesNeverOverspend(t *testing.T) {
 func TestOneIdempotencyKeyChargesOnce(t *testing.T) {
 	l := MustOpenLedger(t, MustOpenStore(t, t.TempDir()), ledger.Config{})
 	key := MustAccount(t, l, "acct_a", 1000)
-	answers := make([]*ledger.Usage, 50)
+	answers := make([]ledger.Usage, 50)
 	var wg sync.WaitGroup
 	for i := range answers {
 		wg.Add(1)
@@ -181,7 +182,7 @@ func TestOneIdempotencyKeyChargesOnce(t *testing.T) {
 	}
 	wg.Wait()
 	for _, u := range answers {
-		if u == nil || u.ID != answers[0].ID || u.Balance != 970 {
+		if u.ID == "" || u.ID != answers[0].ID || u.Balance != 970 {
 			t.Fatalf("answers differ: %+v vs %+v", u, answers[0])
 		}
 	}
@@ -394,5 +395,27 @@ func TestChargeRepeatedAfterRestartGetsTheFirstAnswer(t *testing.T) {
 	again, err := l2.Charge(context.Background(), ledger.ChargeRequest{Key: key, Idem: "once", Credits: 300})
 	if err != nil || again.ID != first.ID || again.Balance != 700 || balance(t, l2, "acct_a") != 700 {
 		t.Fatalf("repeat after restart: %+v, %v; balance %d; want the first answer and one debit", again, err, balance(t, l2, "acct_a"))
+	}
+}
+
+func TestUsageLogRoundTripsThroughItsEncoding(t *testing.T) {
+	in := ledger.UsageLog{
+		{ID: "ch_1", Kind: ledger.UsageCharge, Service: "chat:small", Units: "input_tokens=1200 output_tokens=3", Credits: 54, At: 1_700_000_000_123_456_789, Idem: "a", FP: 1 << 63, Balance: 946},
+		{ID: "hold_2", Kind: ledger.UsageCapture, Service: "chat:small", Credits: 1, At: 1, Idem: "b", Balance: -5},
+		{ID: "ch_3", Kind: ledger.UsageCharge, Service: "", Units: "input_tokens=1200 output_tokens=3", Credits: 0, Idem: ""},
+	}
+	b, err := in.GobEncode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out ledger.UsageLog
+	if err := out.GobDecode(b); err != nil || !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip: %+v, %v", out, err)
+	}
+	for cut := 0; cut < len(b); cut++ { // a damaged snapshot is an error, never a panic
+		var damaged ledger.UsageLog
+		if err := damaged.GobDecode(b[:cut]); err == nil && cut > 0 {
+			t.Fatalf("a log cut at %d of %d bytes decoded", cut, len(b))
+		}
 	}
 }

@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +23,7 @@ type State struct {
 	// charges indexes every charge by its idempotency key. It is not in snapshots
 	// (gob skips it): it points at the usage records the accounts hold, and init
 	// rebuilds it from them, instead of the snapshot holding each record twice.
-	charges  map[string]*Usage
+	charges  map[string]usageRef
 	Holds    map[string]*HoldRec // hold id → hold
 	HoldIdem map[string]string   // idempotency key → hold id
 	Tiers    map[string]int64    // tier → daily allowance
@@ -50,44 +52,86 @@ type Account struct {
 	Status    string
 	Tier      string
 	CreatedAt time.Time
-	Usage     []*Usage // every debit, in order
+	Usage     UsageLog // every debit, in order
 	Wallets   []string // wallets that paid into it, for recovery by signature
 }
 
-// Usage is one debit of an account: a charge or a hold's capture.
+// Usage is one debit of an account: a charge or a hold's capture. Accounts keep
+// every one, so it is a value without pointers of its own beyond its strings: a
+// state holds millions of them, and every garbage collection and every snapshot
+// pays for each object they are made of.
 type Usage struct {
-	ID          string
-	Account     string
-	Kind        string // "charge" or "capture"
-	Service     string
-	Units       []Unit // sorted by name: cheaper to keep and to snapshot than a map
-	Credits     int64
-	At          time.Time
-	Idem        string
-	Fingerprint string
-	Balance     int64 // the balance right after: what a retried request is answered
+	ID      string
+	Kind    string // UsageCharge or UsageCapture
+	Service string
+	Units   string // canonical: "input_tokens=1200 output_tokens=300", sorted by name
+	Credits int64
+	At      int64 // unix nanoseconds
+	Idem    string
+	FP      uint64 // hash of the request it answers: a different one with Idem is refused
+	Balance int64  // the balance right after: what a retried request is answered
 }
 
-// Unit is one measure of a usage: "input_tokens" 1200.
-type Unit struct {
-	Name string
-	N    int64
-}
+// The kinds of usage.
+const (
+	UsageCharge  = "charge"
+	UsageCapture = "capture"
+)
 
-func unitsOf(m map[string]int64) []Unit {
-	if len(m) == 0 {
-		return nil
+// Time is when the debit was made.
+func (u Usage) Time() time.Time { return time.Unix(0, u.At).UTC() }
+
+// UnitsMap is Units as the API shows it.
+func (u Usage) UnitsMap() map[string]int64 {
+	m := map[string]int64{}
+	for _, f := range strings.Fields(u.Units) {
+		name, n, _ := strings.Cut(f, "=")
+		v, _ := strconv.ParseInt(n, 10, 64)
+		m[name] = v
 	}
-	out := make([]Unit, 0, len(m))
-	for k, v := range m {
-		out = append(out, Unit{k, v})
-	}
-	slices.SortFunc(out, func(a, b Unit) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return m
 }
 
-// Charge is the charge made with an idempotency key, or nil.
-func (s *State) Charge(idem string) *Usage { return s.charges[idem] }
+// unitsOf writes units canonically.
+func unitsOf(m map[string]int64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for i, k := range names {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(strconv.FormatInt(m[k], 10))
+	}
+	return b.String()
+}
+
+// fingerprintHash keeps 64 bits of a request's fingerprint.
+func fingerprintHash(fp string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(fp))
+	return h.Sum64()
+}
+
+// usageRef finds a usage in its account's log.
+type usageRef struct {
+	a *Account
+	i int
+}
+
+// Charge is the charge made with an idempotency key.
+func (s *State) Charge(idem string) (Usage, bool) {
+	r, ok := s.charges[idem]
+	if !ok {
+		return Usage{}, false
+	}
+	return r.a.Usage[r.i], true
+}
 
 // HoldRec is a hold as the service API sees it.
 type HoldRec struct {
@@ -149,11 +193,11 @@ func (s *State) init() {
 		s.ByKey = map[keys.Hash]string{}
 	}
 	if s.charges == nil {
-		s.charges = map[string]*Usage{}
+		s.charges = map[string]usageRef{}
 		for _, a := range s.Accounts {
-			for _, u := range a.Usage {
-				if u.Kind == "charge" {
-					s.charges[u.Idem] = u
+			for i, u := range a.Usage {
+				if u.Kind == UsageCharge {
+					s.charges[u.Idem] = usageRef{a, i}
 				}
 			}
 		}
@@ -350,10 +394,9 @@ func (s *State) charge(op *Op) error {
 	if err := a.Credits.Charge(c.Credits, op.At); err != nil {
 		return err
 	}
-	u := &Usage{ID: c.ID, Account: a.ID, Kind: "charge", Service: c.Service, Units: unitsOf(c.Units), Credits: c.Credits,
-		At: op.At, Idem: c.Idem, Fingerprint: c.Fingerprint, Balance: a.Credits.Balance()}
-	a.Usage = append(a.Usage, u)
-	s.charges[c.Idem] = u
+	a.Usage = append(a.Usage, Usage{ID: c.ID, Kind: UsageCharge, Service: c.Service, Units: unitsOf(c.Units), Credits: c.Credits,
+		At: op.At.UnixNano(), Idem: c.Idem, FP: fingerprintHash(c.Fingerprint), Balance: a.Credits.Balance()})
+	s.charges[c.Idem] = usageRef{a, len(a.Usage) - 1}
 	return nil
 }
 
@@ -402,8 +445,8 @@ func (s *State) closeHold(op *Op) error {
 		if svc == "" {
 			svc = h.Service
 		}
-		a.Usage = append(a.Usage, &Usage{ID: h.ID, Account: a.ID, Kind: "capture", Service: svc, Units: unitsOf(c.Units),
-			Credits: c.Credits, At: op.At, Idem: h.Idem, Balance: h.Balance})
+		a.Usage = append(a.Usage, Usage{ID: h.ID, Kind: UsageCapture, Service: svc, Units: unitsOf(c.Units),
+			Credits: c.Credits, At: op.At.UnixNano(), Idem: h.Idem, Balance: h.Balance})
 	}
 	return nil
 }

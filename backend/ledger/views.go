@@ -123,13 +123,9 @@ func (l *Ledger) UsagePage(account, cursor string, limit int) (items []shared.Us
 	return items, next, nil
 }
 
-func usageItem(u *Usage) shared.UsageItem {
-	units := make(map[string]int64, len(u.Units))
-	for _, x := range u.Units {
-		units[x.Name] = x.N
-	}
-	return shared.UsageItem{ID: u.ID, Service: u.Service, Units: units, Credits: u.Credits,
-		At: u.At.Format(time.RFC3339Nano), IdempotencyKey: u.Idem, Kind: u.Kind}
+func usageItem(u Usage) shared.UsageItem {
+	return shared.UsageItem{ID: u.ID, Service: u.Service, Units: u.UnitsMap(), Credits: u.Credits,
+		At: u.Time().Format(time.RFC3339Nano), IdempotencyKey: u.Idem, Kind: u.Kind}
 }
 
 // PurchaseInfo is a purchase as its buyer's page sees it.

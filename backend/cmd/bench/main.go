@@ -421,24 +421,33 @@ func benchStartup(n int) {
 	time.Sleep(2 * time.Second)
 	l.Snapshot(ctx)
 	seq := l.Committed()
-	// A tail after the snapshot, as after a crash between snapshots.
-	for i := 0; i < 100_000; i++ {
-		_, err := l.Charge(ctx, ledger.ChargeRequest{Key: hashes[i%nAccounts], Idem: fmt.Sprint("t", i), Credits: 5})
-		must(err)
+	// A tail after the snapshot, as after a crash between snapshots: live traffic,
+	// group-committed by many clients.
+	next.Store(0)
+	for w := 0; w < 256; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= 100_000; i = next.Add(1) {
+				_, err := l.Charge(ctx, ledger.ChargeRequest{Key: hashes[i%nAccounts], Idem: fmt.Sprint("t", i), Credits: 5})
+				must(err)
+			}
+		}()
 	}
-	fmt.Printf("| %-58s | %10s |\n", "rebuild of the state", "took")
-	fmt.Printf("|%s|%s|\n", strings.Repeat("-", 60), strings.Repeat("-", 12))
+	wg.Wait()
+	fmt.Printf("| %-62s | %8s | %9s | %9s |\n", "rebuild of the state", "took", "snapshot", "tail")
+	fmt.Printf("|%s|%s|%s|%s|\n", strings.Repeat("-", 64), strings.Repeat("-", 10), strings.Repeat("-", 11), strings.Repeat("-", 11))
 	measure := func(name string, useSnapshot bool) {
-		t := time.Now()
-		st, err := ledger.Rebuild(ctx, db, useSnapshot)
+		st, info, err := ledger.RebuildMeasured(ctx, db, useSnapshot)
 		must(err)
-		fmt.Printf("| %-58s | %10s |\n", fmt.Sprintf(name, st.Seq), round(time.Since(t)))
+		fmt.Printf("| %-62s | %8s | %9s | %9s |\n", fmt.Sprintf(name, st.Seq, info.TailEntries, info.TailOps),
+			round(info.Took), round(info.SnapshotTook), round(info.Took-info.SnapshotTook))
 	}
-	measure("after a crash: newest snapshot + 100,000-op tail (entry %d)", true)
+	measure("after a crash: snapshot + tail (entry %d; tail %d entries, %d ops)", true)
 	l.Close(ctx) // writes a final snapshot
-	measure("after a clean shutdown: its final snapshot (entry %d)", true)
-	measure("no snapshot: the whole journal (%d entries)", false)
-	fmt.Printf("\n  (a server's start adds the database start-up and a few ms; seq of the mid snapshot %d)\n\n", seq)
+	measure("after a clean shutdown: final snapshot (entry %d; tail %d, %d ops)", true)
+	measure("no snapshot: the whole journal (%d entries; %d, %d ops)", false)
+	fmt.Printf("\n  (a server's start adds the database start-up; the mid snapshot was at entry %d)\n\n", seq)
 }
 
 func round(d time.Duration) string {
