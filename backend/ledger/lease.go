@@ -8,8 +8,11 @@ import (
 
 // leaseWatch is what a standby remembers of the lease it watches: the holder's last
 // beat and when (on this process's monotonic clock) it was first seen. A lease whose
-// beat has not moved for a whole TTL is stale, whatever the clocks of other machines
-// say.
+// beat has not moved for three quarters of the TTL is stale, whatever the clocks of
+// other machines say: the holder beats every third of it, so that is two missed
+// beats, and with the standby's checks every eighth a dead writer's lease is taken
+// within one TTL. A writer that is only slow and still believes it holds the lease is
+// stopped by the journal's sequence numbers, not by timing.
 type leaseWatch struct {
 	epoch, beat int64
 	since       time.Time
@@ -21,7 +24,7 @@ func (w *leaseWatch) stale(cur Lease, ttl time.Duration) bool {
 		w.epoch, w.beat, w.since = cur.Epoch, cur.Beat, time.Now()
 		return false
 	}
-	return time.Since(w.since) >= ttl
+	return time.Since(w.since) >= ttl*3/4
 }
 
 // tryLease takes the lease if nobody holds it, if its holder is this very instance (a
@@ -63,7 +66,7 @@ func (l *Ledger) leaseLoop(ctx context.Context) {
 	w := &leaseWatch{}
 	lastRenew := time.Now()
 	for {
-		wait := l.cfg.LeaseTTL / 4
+		wait := l.cfg.LeaseTTL / 8
 		if l.Writing() {
 			wait = l.cfg.LeaseTTL / 3
 		}

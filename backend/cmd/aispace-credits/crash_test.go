@@ -200,8 +200,9 @@ func TestTwoProcessesOnOneDatabase(t *testing.T) {
 	}
 	took := time.Since(start)
 	t.Logf("the standby took over %v after the writer was killed (lease TTL %v)", took.Round(time.Millisecond), ttl)
-	if took > ttl+ttl/2 {
-		t.Fatalf("takeover took %v, longer than the lease period %v and a check", took, ttl)
+	// The lease is taken within the TTL; then the new writer loads the state.
+	if took > ttl+time.Second {
+		t.Fatalf("takeover took %v, longer than the lease period %v and a second to load", took, ttl)
 	}
 	var acctView shared.Account
 	if code := get(t, standby.URL+"/api/v1/account", acct.Key, &acctView); code != 200 || acctView.Balance != 0 || acctView.Used != n*10 {
