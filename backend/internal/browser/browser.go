@@ -275,9 +275,17 @@ func (b *Browser) MustText(css string) string {
 	return strings.TrimSpace(s)
 }
 
-// MustClick clicks the first element matching css, once it is visible.
+// MustClick clicks the first element matching css, once it is visible and enabled.
 func (b *Browser) MustClick(css string) {
 	b.tb.Helper()
+	// A person waits for a disabled button to come alive before tapping it: the
+	// app enables it on its next render, which a slow machine takes a moment for.
+	sel, _ := json.Marshal(css)
+	b.MustWaitFor(css+" to be enabled", fmt.Sprintf(`(() => {
+		const e = document.querySelector(%s);
+		if (!e) return "no element matches";
+		return e.disabled ? "it is disabled" : "";
+	})()`, sel))
 	b.must("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
 }
 

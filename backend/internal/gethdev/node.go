@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,9 +257,23 @@ func (n *Node) SendRaw(tb testing.TB, tx *types.Transaction) common.Hash {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var h common.Hash
-	n.call(tb, &h, "eth_sendRawTransaction", hexutil.Bytes(raw))
-	return h
+	// The pool learns of a new head, and so of the funding transaction in it, a
+	// moment after the receipt is there: until then it answers "insufficient
+	// funds", and the transaction is sent again.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var h common.Hash
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := n.rpc.CallContext(ctx, &h, "eth_sendRawTransaction", hexutil.Bytes(raw))
+		cancel()
+		if err == nil {
+			return h
+		}
+		if !strings.Contains(err.Error(), "insufficient funds") || time.Now().After(deadline) {
+			tb.Fatalf("gethdev: eth_sendRawTransaction: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Send signs a dynamic-fee transaction from Key with an estimated gas limit, sends
