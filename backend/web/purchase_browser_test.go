@@ -28,15 +28,6 @@ func testWallet(srvURL string) browser.WalletConfig {
 	}
 }
 
-// waitPath waits until the page's path starts with prefix, and returns it.
-func waitPath(t *testing.T, b *browser.Browser, prefix string) string {
-	t.Helper()
-	b.MustWaitFor("the path to start with "+prefix, `location.pathname.startsWith(`+quote(prefix)+`) ? "" : "path is " + location.pathname`)
-	return browser.MustEval[string](b, "location.pathname")
-}
-
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
-
 func TestCryptoPurchaseShowsEveryStateOnAPhone(t *testing.T) {
 	srv, api := startServerWithAPI(t)
 	b := browser.MustStart(t, browser.Timeout(60*time.Second))
@@ -52,7 +43,7 @@ func TestCryptoPurchaseShowsEveryStateOnAPhone(t *testing.T) {
 	b.MustBeAccessible("buy")
 
 	b.MustClick("#pay-crypto")
-	path := waitPath(t, b, "/purchase/")
+	path := b.MustWaitPath("/purchase/")
 	id, _ := api.only(t)
 	if path != "/purchase/"+id {
 		t.Errorf("path: got %s, want /purchase/%s", path, id)
@@ -116,7 +107,7 @@ func TestKeyRevealLogsInToTheAccount(t *testing.T) {
 	b.MustNavigate(srv.URL + "/buy")
 	b.MustWaitAppReady()
 	b.MustClick("#pay-crypto")
-	waitPath(t, b, "/purchase/")
+	b.MustWaitPath("/purchase/")
 	id, _ := api.only(t)
 	b.MustWaitVisible("#pay-wallet")
 	b.MustClick("#pay-wallet")
@@ -126,7 +117,7 @@ func TestKeyRevealLogsInToTheAccount(t *testing.T) {
 
 	b.MustClick("#key-saved")
 	b.MustClick("#continue-account")
-	waitPath(t, b, "/account")
+	b.MustWaitPath("/account")
 	b.MustWaitText("#balance", "99,546 Credits")
 	b.MustWaitText("#lots", "expires 2026-04-01")
 	b.MustWaitText("#renewal", " s")
@@ -166,7 +157,7 @@ func TestNoWalletOffersMetaMaskAndAQRCode(t *testing.T) {
 	b.MustWaitAppReady()
 	b.MustWaitVisible("#open-in-metamask")
 	b.MustClick("#pay-crypto")
-	waitPath(t, b, "/purchase/")
+	b.MustWaitPath("/purchase/")
 	id, secret := api.only(t)
 	b.MustWaitVisible("#open-metamask")
 	href := browser.MustEval[string](b, `document.querySelector("#open-metamask").href`)
@@ -250,7 +241,7 @@ func TestWalletRefusalsAndWrongNetworkAreExplained(t *testing.T) {
 	b.MustWaitText(".buy .alert", "rejected in your wallet")
 	b.MustScreenshotScreen("1-connect-rejected")
 	b.MustClick("#pay-crypto")
-	waitPath(t, b, "/purchase/")
+	b.MustWaitPath("/purchase/")
 	b.MustWaitText("#wallet-status", "Ethereum (chain 1)")
 
 	// Refused network switch.
@@ -295,7 +286,7 @@ func TestExpiredAndFailedPurchases(t *testing.T) {
 	b.MustNavigate(srv.URL + "/buy?usd=12.50")
 	b.MustWaitAppReady()
 	b.MustClick("#pay-crypto")
-	waitPath(t, b, "/purchase/")
+	b.MustWaitPath("/purchase/")
 	id, _ := api.only(t)
 	b.MustWaitVisible("#open-metamask")
 
@@ -308,7 +299,7 @@ func TestExpiredAndFailedPurchases(t *testing.T) {
 	b.MustWaitText("#purchase-state", "This purchase failed")
 	b.MustScreenshotScreen("2-failed")
 	b.MustClick("#progress a.button")
-	waitPath(t, b, "/buy")
+	b.MustWaitPath("/buy")
 	if got := b.MustText("#credits-out"); got != "125,000 Credits" {
 		t.Errorf("a new purchase starts with the same amount: got %q", got)
 	}
@@ -349,7 +340,7 @@ func TestCardReturnPage(t *testing.T) {
 	b.MustWaitAppReady()
 	b.MustClick(".chip:nth-child(2)") // $10
 	b.MustClick("#pay-card")
-	waitPath(t, b, "/purchase/")
+	b.MustWaitPath("/purchase/")
 	id, _ := api.only(t)
 	b.MustWaitText("#purchase-state", "Waiting for Stripe to confirm your card payment")
 	b.MustScreenshotScreen("1-card-waiting")

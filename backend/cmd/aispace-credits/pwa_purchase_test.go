@@ -181,12 +181,6 @@ func getPurchaseStatus(t *testing.T, s *RunningServer, id, secret string) shared
 	return st
 }
 
-func waitPagePath(t *testing.T, b *browser.Browser, prefix string) string {
-	t.Helper()
-	b.MustWaitFor("the path to start with "+prefix, `location.pathname.startsWith("`+prefix+`") ? "" : "path is " + location.pathname`)
-	return browser.MustEval[string](b, "location.pathname")
-}
-
 // expiryOf is when a lot added at t expires: 30 days later, rounded up to the next
 // 0:00 UTC (SPEC §4).
 func expiryOf(t time.Time) time.Time {
@@ -229,7 +223,7 @@ func TestPWACryptoPurchaseEndToEnd(t *testing.T) {
 	b.MustBeAccessible("buy")
 
 	b.MustClick("#pay-crypto")
-	id := strings.TrimPrefix(waitPagePath(t, b, "/purchase/"), "/purchase/")
+	id := strings.TrimPrefix(b.MustWaitPath("/purchase/"), "/purchase/")
 	secret := purchaseSecretOf(t, b, id)
 	b.MustWaitVisible("#pay-wallet")
 	quote := getPurchaseStatus(t, s, id, secret).Crypto
@@ -298,7 +292,7 @@ func TestPWACryptoPurchaseEndToEnd(t *testing.T) {
 	b.MustWaitAppReady()
 	b.MustType("#secure-key-input", key)
 	b.MustClick("form.login button[type=submit]")
-	waitPagePath(t, b, "/account")
+	b.MustWaitPath("/account")
 	b.MustWaitText("#balance", "123,400 Credits")
 	expiry := expiryOf(paidAt).Format("2006-01-02") + " 00:00 UTC"
 	if got := b.MustWaitText("#lots", "expires "); !strings.Contains(got, expiry) && !strings.Contains(got, expiryOf(paidAt.Add(-time.Minute)).Format("2006-01-02")) {
@@ -349,7 +343,7 @@ func TestPWAWalletRefusalsAndWrongChainRecover(t *testing.T) {
 	b.MustWaitText(".buy .alert", "rejected in your wallet")
 	b.MustScreenshotScreen("1-connect-rejected")
 	b.MustClick("#pay-crypto")
-	waitPagePath(t, b, "/purchase/")
+	b.MustWaitPath("/purchase/")
 	b.MustWaitText("#wallet-status", "Ethereum (chain 1)")
 
 	b.MustEval0(`testWallet.reject.wallet_addEthereumChain = 1`)
@@ -391,7 +385,7 @@ func TestPWANoWalletOnAPhoneOffersMetaMaskAndAQRCode(t *testing.T) {
 	b.MustWaitAppReady()
 	b.MustClick(".chip:nth-child(1)") // $5
 	b.MustClick("#pay-crypto")
-	id := strings.TrimPrefix(waitPagePath(t, b, "/purchase/"), "/purchase/")
+	id := strings.TrimPrefix(b.MustWaitPath("/purchase/"), "/purchase/")
 	secret := purchaseSecretOf(t, b, id)
 	b.MustWaitVisible("#open-metamask")
 	quote := getPurchaseStatus(t, s, id, secret).Crypto

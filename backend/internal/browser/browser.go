@@ -544,6 +544,15 @@ func (b *Browser) MustWaitText(css, want string) string {
 	return b.MustText(css)
 }
 
+// MustWaitPath waits until the page's path starts with prefix (the app routes
+// without reloading) and returns the whole path.
+func (b *Browser) MustWaitPath(prefix string) string {
+	b.tb.Helper()
+	p, _ := json.Marshal(prefix)
+	b.MustWaitFor("the path to start with "+prefix, fmt.Sprintf(`location.pathname.startsWith(%s) ? "" : "path is " + location.pathname`, p))
+	return MustEval[string](b, "location.pathname")
+}
+
 // MustEval0 evaluates the JavaScript expression for its effect, ignoring its value.
 func (b *Browser) MustEval0(expression string) {
 	b.tb.Helper()
