@@ -169,8 +169,8 @@ func (l *Ledger) load(ctx context.Context) error {
 	l.mu.Unlock()
 	l.committed.Store(r.st.Seq)
 	l.log.Info("state loaded", "seq", r.st.Seq, "snapshot", r.snapSeq, "snapshot_bytes", len(r.snap),
-		"snapshot_took", r.took.Round(time.Millisecond), "tail_entries", len(r.tail), "tail_ops", r.tailOps,
-		"accounts", len(r.st.Accounts), "took", time.Since(start).Round(time.Millisecond))
+		"snapshot_ms", r.took.Milliseconds(), "tail_entries", len(r.tail), "tail_ops", r.tailOps,
+		"accounts", len(r.st.Accounts), "ms", time.Since(start).Milliseconds())
 	l.shadow.reset(r.snap, r.tail, r.tailOps)
 	return nil
 }
@@ -312,7 +312,7 @@ func (s *shadow) write(st *State) error {
 		s.l.log.Error("snapshot write failed", "seq", st.Seq, "err", err)
 		return err
 	}
-	s.l.log.Info("snapshot written", "seq", st.Seq, "took", time.Since(start).Round(time.Millisecond))
+	s.l.log.Info("snapshot written", "seq", st.Seq, "ms", time.Since(start).Milliseconds())
 	s.last = time.Now()
 	return nil
 }
