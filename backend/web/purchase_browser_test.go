@@ -35,7 +35,7 @@ func TestCryptoPurchaseShowsEveryStateOnAPhone(t *testing.T) {
 
 	b.MustNavigate(srv.URL + "/buy?usd=25")
 	b.MustWaitAppReady()
-	if got := b.MustText("#credits-out"); got != "250,000 Credits" {
+	if got := b.MustWaitText("#credits-out", "250,000 Credits"); got != "250,000 Credits" {
 		t.Errorf("credits for the deep-linked $25: got %q", got)
 	}
 	b.MustWaitText("#eth-out", "ETH at $3150.12 per ETH")
@@ -300,7 +300,7 @@ func TestExpiredAndFailedPurchases(t *testing.T) {
 	b.MustScreenshotScreen("2-failed")
 	b.MustClick("#progress a.button")
 	b.MustWaitPath("/buy")
-	if got := b.MustText("#credits-out"); got != "125,000 Credits" {
+	if got := b.MustWaitText("#credits-out", "125,000 Credits"); got != "125,000 Credits" {
 		t.Errorf("a new purchase starts with the same amount: got %q", got)
 	}
 	checkConsole(t, b)

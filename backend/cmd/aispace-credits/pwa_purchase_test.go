@@ -214,7 +214,7 @@ func TestPWACryptoPurchaseEndToEnd(t *testing.T) {
 	b.MustWaitAppReady()
 	b.MustEval0(`document.getElementById("amount").select()`)
 	b.MustType("#amount", "12.34")
-	if got := b.MustText("#credits-out"); got != "123,400 Credits" {
+	if got := b.MustWaitText("#credits-out", "123,400 Credits"); got != "123,400 Credits" {
 		t.Errorf("credits for $12.34: got %q, want 123,400 Credits", got)
 	}
 	eth := b.MustWaitText("#eth-out", " ETH at $")
