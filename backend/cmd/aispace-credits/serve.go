@@ -253,12 +253,14 @@ func serve(ctx context.Context, c serveConfig, stdout, stderr io.Writer) error {
 		// the server is going away (they reconnect), then finish the requests.
 		srv.RegisterOnShutdown(crypto.Close)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	// The socket is bound: say so before the first request is answered, so that
+	// whoever waits for /readyz finds the banner printed already.
 	log.Info("serving", "addr", ln.Addr().String(), "public_url", c.PublicURL, "dev", c.Dev, "writer", led.Writing(), "version", version)
 	if dev != nil {
 		printDevBanner(stdout, c, dev)
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case err = <-errc:
