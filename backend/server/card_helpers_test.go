@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,11 +15,9 @@ import (
 
 	"github.com/aispace/credits/backend/card"
 	"github.com/aispace/credits/backend/card/cardtest"
-	"github.com/aispace/credits/backend/credits"
 	"github.com/aispace/credits/backend/keys"
 	"github.com/aispace/credits/backend/ledger"
 	"github.com/aispace/credits/backend/server"
-	"github.com/aispace/credits/backend/store"
 	"github.com/aispace/credits/shared"
 	"github.com/stripe/stripe-go/v85"
 )
@@ -48,24 +45,6 @@ func MustRunCardServer(t *testing.T, apiBase string, change ...func(*cardSetup))
 	for _, f := range change {
 		f(&c)
 	}
-	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(ctx) })
-	var j ledger.Journal = db
-	if c.journal != nil {
-		j = c.journal(db)
-	}
-	secrets, _ := keys.LoadSecrets(dir, "", "")
-	kr, _ := keys.New(secrets)
-	l, err := ledger.Open(ctx, ledger.Config{Journal: j})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(ctx) })
 	cardPart, err := server.NewCard(card.Config{
 		SecretKey: c.key, WebhookSecret: c.webhookSecret, PublicURL: c.publicURL, APIBase: apiBase,
 		MaxNetworkRetries: stripe.Int64(0), // an injected failure must surface, not be retried away
@@ -73,14 +52,7 @@ func MustRunCardServer(t *testing.T, apiBase string, change ...func(*cardSetup))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pricing, _ := credits.ParsePricing(credits.DefaultPricing)
-	srv := server.New(server.Deps{
-		Config: server.Config{PublicURL: c.publicURL, ServiceToken: serviceToken},
-		Ledger: l, Keys: kr, Pricing: pricing, DB: db, Card: cardPart,
-	})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return &TestServer{Server: ts, Ledger: l, Keys: kr, t: t}
+	return MustRunServer(t, func(o *options) { o.publicURL, o.journal, o.card = c.publicURL, c.journal, cardPart })
 }
 
 // newBrowser is a browser: a client with a cookie jar of its own.

@@ -19,12 +19,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/aispace/credits/backend/chain"
-	"github.com/aispace/credits/backend/credits"
-	"github.com/aispace/credits/backend/keys"
 	"github.com/aispace/credits/backend/ledger"
 	"github.com/aispace/credits/backend/payments"
 	"github.com/aispace/credits/backend/server"
-	"github.com/aispace/credits/backend/store"
 	"github.com/aispace/credits/shared"
 	"github.com/aispace/credits/shared/ethmath"
 )
@@ -50,32 +47,9 @@ func MustRunCryptoServer(t *testing.T) *CryptoServer {
 		fmt.Fprintf(w, `{"data":{"amount":%q,"base":"ETH","currency":"USD"}}`, cs.spotPrice.Load())
 	}))
 	t.Cleanup(spot.Close)
-	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.Open(ctx, store.Config{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(ctx) })
-	secrets, _ := keys.LoadSecrets(dir, "", "")
-	kr, _ := keys.New(secrets)
-	l, err := ledger.Open(ctx, ledger.Config{Journal: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close(ctx) })
-	pricing, _ := credits.ParsePricing(credits.DefaultPricing)
 	prices := &payments.PriceService{Feed: &chain.PriceFeed{SpotURL: spot.URL}, Refresh: time.Millisecond}
 	c := &server.Crypto{ChainID: 8453, ChainName: "Base", PaymentAddress: cs.payTo, Prices: prices}
-	t.Cleanup(c.Close)
-	ts := httptest.NewUnstartedServer(nil)
-	ts.Config.Handler = server.New(server.Deps{
-		Config: server.Config{PublicURL: "http://" + ts.Listener.Addr().String(), ServiceToken: serviceToken},
-		Ledger: l, Keys: kr, Pricing: pricing, DB: db, Crypto: c,
-	})
-	ts.Start()
-	t.Cleanup(ts.Close)
-	cs.TestServer = &TestServer{Server: ts, Ledger: l, Keys: kr, t: t}
+	cs.TestServer = MustRunServer(t, func(o *options) { o.publicURL, o.crypto = "", c })
 	return cs
 }
 

@@ -35,10 +35,15 @@ type TestServer struct {
 }
 
 type options struct {
-	publicURL string
+	publicURL string // "": the test server's own address
 	clock     func() time.Time
+	journal   func(ledger.Journal) ledger.Journal // wraps the store's journal, to make it fail
+	card      *server.Card
+	crypto    *server.Crypto
 }
 
+// MustRunServer assembles the server on the embedded database as serve does, with
+// what opts add (card or crypto payments, a clock, a failing journal).
 func MustRunServer(t *testing.T, opts ...func(*options)) *TestServer {
 	t.Helper()
 	o := options{publicURL: "http://localhost"}
@@ -52,19 +57,31 @@ func MustRunServer(t *testing.T, opts ...func(*options)) *TestServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(ctx) })
+	var j ledger.Journal = db
+	if o.journal != nil {
+		j = o.journal(db)
+	}
 	secrets, _ := keys.LoadSecrets(dir, "", "")
 	kr, _ := keys.New(secrets)
-	l, err := ledger.Open(ctx, ledger.Config{Journal: db, Clock: o.clock})
+	l, err := ledger.Open(ctx, ledger.Config{Journal: j, Clock: o.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close(ctx) })
+	if o.crypto != nil {
+		t.Cleanup(o.crypto.Close)
+	}
 	pricing, _ := credits.ParsePricing(credits.DefaultPricing)
+	ts := httptest.NewUnstartedServer(nil)
+	if o.publicURL == "" {
+		o.publicURL = "http://" + ts.Listener.Addr().String()
+	}
 	srv := server.New(server.Deps{
 		Config: server.Config{PublicURL: o.publicURL, ServiceToken: serviceToken},
-		Ledger: l, Keys: kr, Pricing: pricing, DB: db,
+		Ledger: l, Keys: kr, Pricing: pricing, DB: db, Card: o.card, Crypto: o.crypto,
 	})
-	ts := httptest.NewServer(srv)
+	ts.Config.Handler = srv
+	ts.Start()
 	t.Cleanup(ts.Close)
 	return &TestServer{Server: ts, API: srv, Ledger: l, Keys: kr, t: t}
 }
